@@ -1,0 +1,126 @@
+"""The closed vocabulary of changes a plan may contain, each carrying its reason.
+
+Actions are values: they say what to do and why, never how. ``reconciler.executing``
+performs them through ``reconciler.globus``; renderers turn them into text, JSON and
+Markdown. ``kind`` is the stable name used in JSON output and logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from reconciler.core.intent import Origin, Permissions, PrincipalKind
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A resolved principal as Globus stores it; ``label`` is for humans (a username)."""
+
+    type: PrincipalKind
+    id: str
+    label: str = ""
+
+    def __str__(self) -> str:
+        if self.type in ("all_authenticated_users", "anonymous"):
+            return self.type
+        shown = self.label or self.id
+        return f"{self.type}:{shown}"
+
+
+@dataclass(frozen=True, slots=True)
+class MakeDirectory:
+    kind: ClassVar[str] = "make_directory"
+    collection: str
+    collection_id: str
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreateRule:
+    kind: ClassVar[str] = "create_rule"
+    collection: str
+    collection_id: str
+    principal: Principal
+    path: str
+    permissions: Permissions
+    expires: datetime
+    notify_email: str | None
+    notify_message: str | None
+    reason: str
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateRule:
+    kind: ClassVar[str] = "update_rule"
+    collection: str
+    collection_id: str
+    rule_id: str
+    principal: Principal
+    path: str
+    permissions: Permissions
+    expires: datetime
+    old_permissions: Permissions
+    old_expires: datetime | None
+    reason: str
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteRule:
+    kind: ClassVar[str] = "delete_rule"
+    collection: str
+    collection_id: str
+    rule_id: str
+    principal: Principal
+    path: str
+    permissions: Permissions
+    reason: str
+    pruned: bool
+    """True when deleted because no spec asks for it (counts against the deletion guard);
+    False for expiry or consumption, which the specs declare and the guard never blocks."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveDirectory:
+    kind: ClassVar[str] = "remove_directory"
+    collection: str
+    collection_id: str
+    path: str
+    reason: str
+    pruned: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AddMember:
+    kind: ClassVar[str] = "add_member"
+    group: str
+    group_id: str
+    principal: Principal
+    reason: str
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveMember:
+    kind: ClassVar[str] = "remove_member"
+    group: str
+    group_id: str
+    principal: Principal
+    reason: str
+    pruned: bool
+
+
+Action = (
+    MakeDirectory
+    | CreateRule
+    | UpdateRule
+    | DeleteRule
+    | RemoveDirectory
+    | AddMember
+    | RemoveMember
+)
+DELETIONS = (DeleteRule, RemoveDirectory, RemoveMember)

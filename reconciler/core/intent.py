@@ -1,0 +1,111 @@
+"""What the specs ask for, lowered from the pydantic spec models into plain frozen data.
+
+An ``Intent`` is the whole validated spec set with names resolved to UUIDs where the
+specs alone can do it (collection and group names). Identities given by username and
+path templates such as ``{identity_id}`` stay unresolved: planning resolves them with the
+identity map fetched from Globus Auth. Nothing here knows about files beyond ``Origin``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+PrincipalKind = Literal["identity", "group", "all_authenticated_users", "anonymous"]
+Permissions = Literal["r", "rw"]
+MembershipMode = Literal["additive", "exclusive"]
+
+PUBLIC_KINDS: frozenset[str] = frozenset({"all_authenticated_users", "anonymous"})
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a spec entry was written: ``file:line:col`` (1-based line and column)."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalRef:
+    """Who a grant is for, as written: ``value`` is an identity UUID or username,
+    a group UUID (group names are resolved when lowering), or ``""`` for public kinds."""
+
+    kind: PrincipalKind
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class StageSource:
+    """Where a distribution's data is copied from (a collection UUID and a path)."""
+
+    collection_id: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionIntent:
+    name: str
+    id: str
+    root: str
+    cleanup: bool
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class GroupIntent:
+    name: str
+    id: str
+    mode: MembershipMode
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class GrantIntent:
+    """One grant of one distribution. ``path`` may hold ``{identity_id}``,
+    ``{group_id}`` or ``{distribution}`` templates; ``cleanup`` is already the grant's
+    own value or its collection's default."""
+
+    distribution: str
+    collection: str
+    collection_id: str
+    principal: PrincipalRef
+    path: str
+    permissions: Permissions
+    expires: datetime
+    notify: bool
+    notify_message: str | None
+    revoke_after_download: bool
+    cleanup: bool
+    stage: StageSource | None
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipIntent:
+    """A time-limited ``member`` role in a declared group; ``identity`` is a UUID or username."""
+
+    group: str
+    group_id: str
+    identity: str
+    expires: datetime
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    collections: tuple[CollectionIntent, ...]
+    groups: tuple[GroupIntent, ...]
+    grants: tuple[GrantIntent, ...]
+    memberships: tuple[MembershipIntent, ...]
+
+    def identity_refs(self) -> frozenset[str]:
+        """Every identity (username or UUID) that planning needs resolved."""
+        refs = {g.principal.value for g in self.grants if g.principal.kind == "identity"}
+        refs.update(m.identity for m in self.memberships)
+        return frozenset(refs)

@@ -1,0 +1,79 @@
+"""A plan: the actions that make Globus match the specs, plus what blocks or qualifies it.
+
+A plan is a value. It is computed by ``reconciler.planning``, rendered by
+``reconciler.rendering``, saved and reloaded by ``reconciler.plan_codec``, and carried
+out by ``reconciler.executing``. ``live_fingerprint`` identifies the live state it was
+computed from, so a saved plan whose world has moved on can be refused.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from reconciler.core.actions import DELETIONS, Action
+from reconciler.core.intent import Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something that makes the plan unsafe to apply (fail closed): nothing is changed."""
+
+    message: str
+    origin: Origin | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.origin}: " if self.origin else ""
+        tail = f" (hint: {self.hint})" if self.hint else ""
+        return f"{where}{self.message}{tail}"
+
+
+@dataclass(frozen=True, slots=True)
+class GuardPolicy:
+    """The deletion guard: prunes (deletions no spec declares) above ``max_deletions``,
+    or above ``max_fraction`` of the managed objects once there are more than
+    ``fraction_floor`` of them, refuse the whole plan unless ``allow_mass_deletion``."""
+
+    max_deletions: int = 25
+    max_fraction: float = 0.5
+    fraction_floor: int = 5
+    allow_mass_deletion: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GuardVerdict:
+    pruned: int
+    managed: int
+    tripped: bool
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    now: datetime
+    actions: tuple[Action, ...]
+    problems: tuple[Problem, ...]
+    notes: tuple[str, ...]
+    guard: GuardVerdict
+    live_fingerprint: str
+    next_expiry: datetime | None
+    """The earliest instant after ``now`` at which a grant or membership expires."""
+    managed_rules: int = 0
+    managed_members: int = 0
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.problems) or self.guard.tripped
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actions)
+
+    def counts(self) -> dict[str, int]:
+        """Actions per kind, in a stable order of first appearance."""
+        return dict(Counter(a.kind for a in self.actions))
+
+    def deletions(self) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if isinstance(a, DELETIONS))

@@ -1,0 +1,302 @@
+"""Carry out a plan: dependency order, bounded concurrency, partial failure isolated.
+
+Order: a directory before the directories below it and before the rule on it; a rule
+removed before its directory is. Group changes go in one batch call per group; all
+directory removals of a collection in one delete task. A failed action fails only what
+depends on it; everything else still runs, and the result lists both. Setting ``stop``
+lets actions in flight finish and starts no new one (SIGTERM).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from reconciler.core.actions import (
+    Action,
+    AddMember,
+    CreateRule,
+    DeleteRule,
+    MakeDirectory,
+    RemoveDirectory,
+    RemoveMember,
+    UpdateRule,
+)
+from reconciler.core.plan import Plan
+from reconciler.errors import ReconcilerError
+
+Status = Literal["done", "failed", "skipped"]
+DEFAULT_CONCURRENCY = 8
+
+
+class CreateResult(Protocol):
+    @property
+    def rule_id(self) -> str: ...
+    @property
+    def adopted(self) -> bool: ...
+
+
+class ActionPort(Protocol):
+    """What the executor needs from Globus; ``reconciler.globus.acting.GlobusActions``
+    is the real one."""
+
+    def make_directory(self, collection_id: str, path: str) -> bool: ...
+    def create_rule(self, action: CreateRule) -> CreateResult: ...
+    def update_rule(self, action: UpdateRule) -> None: ...
+    def delete_rule(self, action: DeleteRule) -> bool: ...
+    def remove_directories(self, collection_id: str, paths: Sequence[str]) -> str: ...
+    def change_members(
+        self, group_id: str, *, add: Sequence[str], remove: Sequence[str]
+    ) -> Mapping[str, str | None]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    action: Action
+    status: Status
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status == "done" for o in self.outcomes)
+
+    def with_status(self, status: Status) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if o.status == status)
+
+
+@dataclass(eq=False)
+class _Node:
+    """A unit of work: one call (or one batch call) covering one or more actions."""
+
+    actions: tuple[Action, ...]
+    run: Callable[[], Mapping[int, tuple[Status, str]]]
+    """Returns per action index (into ``actions``) its status and detail."""
+    deps: list[_Node] = field(default_factory=list)
+    dependents: list[_Node] = field(default_factory=list)
+    failed_dep: str | None = None
+
+
+def _build_nodes(plan: Plan, port: ActionPort) -> list[_Node]:
+    nodes: list[_Node] = []
+    removals: dict[str, list[RemoveDirectory]] = {}
+    members: dict[str, list[AddMember | RemoveMember]] = {}
+    for action in plan.actions:
+        if isinstance(action, RemoveDirectory):
+            removals.setdefault(action.collection_id, []).append(action)
+        elif isinstance(action, AddMember | RemoveMember):
+            members.setdefault(action.group_id, []).append(action)
+        else:
+            nodes.append(_single(action, _bind_single(port, action)))
+    _order_directories(nodes)
+    for collection_id, dirs in removals.items():
+        node = _Node(tuple(dirs), _bind_removals(port, collection_id, dirs))
+        wanted = {d.path for d in dirs}
+        for dep in nodes:
+            first = dep.actions[0]
+            if (
+                isinstance(first, DeleteRule)
+                and first.collection_id == collection_id
+                and first.path in wanted
+            ):
+                _link(dep, node)
+        nodes.append(node)
+    for group_id, changes in members.items():
+        nodes.append(_Node(tuple(changes), _bind_members(port, group_id, changes)))
+    return nodes
+
+
+def _single(action: Action, call: Callable[[], str]) -> _Node:
+    def run() -> Mapping[int, tuple[Status, str]]:
+        return {0: ("done", call())}
+
+    return _Node((action,), run)
+
+
+def _bind_single(
+    port: ActionPort, action: DeleteRule | UpdateRule | MakeDirectory | CreateRule
+) -> Callable[[], str]:
+    if isinstance(action, DeleteRule):
+        return _bind_delete(port, action)
+    if isinstance(action, UpdateRule):
+        return _bind_update(port, action)
+    if isinstance(action, MakeDirectory):
+        return _bind_mkdir(port, action)
+    return _bind_create(port, action)
+
+
+def _order_directories(nodes: Sequence[_Node]) -> None:
+    """A directory or rule waits for the deepest planned directory above or at it."""
+    mkdirs = {
+        (a.collection_id, a.path): n for n in nodes if isinstance(a := n.actions[0], MakeDirectory)
+    }
+    for node in nodes:
+        action = node.actions[0]
+        if isinstance(action, MakeDirectory | CreateRule):
+            parent = _deepest_planned_dir(action.collection_id, action.path, mkdirs, node)
+            if parent is not None:
+                _link(parent, node)
+
+
+def _link(dep: _Node, node: _Node) -> None:
+    node.deps.append(dep)
+    dep.dependents.append(node)
+
+
+def _deepest_planned_dir(
+    collection_id: str, path: str, mkdirs: Mapping[tuple[str, str], _Node], itself: _Node
+) -> _Node | None:
+    current = path
+    while current != "/":
+        found = mkdirs.get((collection_id, current))
+        if found is not None and found is not itself:
+            return found
+        current = current.rstrip("/").rsplit("/", 1)[0] + "/"
+    return None
+
+
+def _bind_delete(port: ActionPort, action: DeleteRule) -> Callable[[], str]:
+    return lambda: "deleted" if port.delete_rule(action) else "already gone"
+
+
+def _bind_update(port: ActionPort, action: UpdateRule) -> Callable[[], str]:
+    def run() -> str:
+        port.update_rule(action)
+        return "updated"
+
+    return run
+
+
+def _bind_mkdir(port: ActionPort, action: MakeDirectory) -> Callable[[], str]:
+    return lambda: (
+        "created" if port.make_directory(action.collection_id, action.path) else "existed"
+    )
+
+
+def _bind_create(port: ActionPort, action: CreateRule) -> Callable[[], str]:
+    def run() -> str:
+        result = port.create_rule(action)
+        return (
+            f"adopted existing rule {result.rule_id}"
+            if result.adopted
+            else f"rule {result.rule_id}"
+        )
+
+    return run
+
+
+def _bind_removals(
+    port: ActionPort, collection_id: str, dirs: Sequence[RemoveDirectory]
+) -> Callable[[], Mapping[int, tuple[Status, str]]]:
+    def run() -> Mapping[int, tuple[Status, str]]:
+        task_id = port.remove_directories(collection_id, [d.path for d in dirs])
+        return dict.fromkeys(range(len(dirs)), ("done", f"delete task {task_id}"))
+
+    return run
+
+
+def _bind_members(
+    port: ActionPort, group_id: str, changes: Sequence[AddMember | RemoveMember]
+) -> Callable[[], Mapping[int, tuple[Status, str]]]:
+    def run() -> Mapping[int, tuple[Status, str]]:
+        add = [c.principal.id for c in changes if isinstance(c, AddMember)]
+        remove = [c.principal.id for c in changes if isinstance(c, RemoveMember)]
+        results = port.change_members(group_id, add=add, remove=remove)
+        out: dict[int, tuple[Status, str]] = {}
+        for index, change in enumerate(changes):
+            error = results.get(change.principal.id)
+            out[index] = (
+                ("failed", error)
+                if error
+                else ("done", "added" if isinstance(change, AddMember) else "removed")
+            )
+        return out
+
+    return run
+
+
+def execute(
+    plan: Plan,
+    port: ActionPort,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    stop: threading.Event | None = None,
+) -> ApplyResult:
+    """Run every action of ``plan`` (which must not be blocked) and report each one."""
+    if plan.blocked:
+        raise ReconcilerError("refusing to execute a blocked plan")
+    nodes = _build_nodes(plan, port)
+    outcomes: list[Outcome] = []
+
+    def report(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    def settle(node: _Node, results: Mapping[int, tuple[Status, str]]) -> None:
+        failed = False
+        for index, action in enumerate(node.actions):
+            status, detail = results.get(index, ("failed", "no result"))
+            failed = failed or status != "done"
+            report(Outcome(action, status, detail))
+        for dependent in node.dependents:
+            dependent.deps.remove(node)
+            if failed and dependent.failed_dep is None:
+                dependent.failed_dep = node.actions[0].kind + " " + _describe(node.actions[0])
+
+    pending = {id(n): n for n in nodes}
+    running: dict[Future[Mapping[int, tuple[Status, str]]], _Node] = {}
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="apply") as pool:
+        while pending or running:
+            stopping = stop is not None and stop.is_set()
+            for key, node in list(pending.items()):
+                if node.deps:
+                    continue
+                del pending[key]
+                if node.failed_dep is not None or stopping:
+                    why = (
+                        f"skipped: {node.failed_dep} failed"
+                        if node.failed_dep
+                        else "skipped: stopping"
+                    )
+                    settle(node, dict.fromkeys(range(len(node.actions)), ("skipped", why)))
+                    continue
+                running[pool.submit(_guarded, node)] = node
+            if not running:
+                if pending:  # a dependency cycle cannot happen; guard against looping forever
+                    for node in pending.values():
+                        settle(
+                            node,
+                            dict.fromkeys(range(len(node.actions)), ("skipped", "unsatisfiable")),
+                        )
+                    pending.clear()
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                settle(running.pop(future), future.result())
+    return ApplyResult(tuple(outcomes))
+
+
+def _guarded(node: _Node) -> Mapping[int, tuple[Status, str]]:
+    try:
+        return node.run()
+    except ReconcilerError as err:
+        return {i: ("failed", str(err)) for i in range(len(node.actions))}
+    except Exception as err:
+        return {
+            i: ("failed", f"unexpected {type(err).__name__}: {err}")
+            for i in range(len(node.actions))
+        }
+
+
+def _describe(action: Action) -> str:
+    path = getattr(action, "path", "")
+    return str(path)

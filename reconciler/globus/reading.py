@@ -1,0 +1,85 @@
+"""Read the live state a pass needs: one ``access_list`` per declared collection, one
+``get_group`` per declared group, and the identities the specs name.
+
+This is the whole read cost of a pass; it never grows with the number of grants
+(except identity lookups, 100 per call).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import globus_sdk
+
+from reconciler.core.intent import Intent
+from reconciler.core.live import LiveCollection, LiveGroup, LiveMember, LiveRule, LiveState
+from reconciler.globus.connecting import GlobusClients
+from reconciler.globus.identities import fetch_identities
+from reconciler.globus.translating import translate
+
+READ_CONCURRENCY = 8
+
+
+def parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_rule(doc: Mapping[str, Any]) -> LiveRule:
+    rule_id = doc.get("id")
+    return LiveRule(
+        id=str(rule_id) if rule_id else None,
+        principal_type=doc.get("principal_type") or "identity",
+        principal=str(doc.get("principal") or ""),
+        path=str(doc.get("path") or "/"),
+        permissions="rw" if doc.get("permissions") == "rw" else "r",
+        expires=parse_time(doc.get("expiration_date")),
+        role_id=str(doc["role_id"]) if doc.get("role_id") else None,
+    )
+
+
+def fetch_collection(transfer: globus_sdk.TransferClient, collection_id: str) -> LiveCollection:
+    try:
+        response = transfer.endpoint_acl_list(collection_id)
+    except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError) as err:
+        raise translate(err, service="transfer") from err
+    return LiveCollection(collection_id, tuple(parse_rule(doc) for doc in response["DATA"]))
+
+
+def fetch_group(groups: globus_sdk.GroupsClient, group_id: str) -> LiveGroup:
+    try:
+        response = groups.get_group(group_id, include="memberships")
+    except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError) as err:
+        raise translate(err, service="groups") from err
+    members = tuple(
+        LiveMember(
+            identity_id=str(m["identity_id"]),
+            username=m.get("username"),
+            role=str(m.get("role") or "member"),
+            status=str(m.get("status") or "active"),
+        )
+        for m in response.get("memberships") or ()
+    )
+    return LiveGroup(group_id, members)
+
+
+def fetch_live_state(clients: GlobusClients, intent: Intent) -> LiveState:
+    """Read everything planning needs, in parallel under the shared rate limit.
+    Any failed read raises: planning on a partial view could prune what it did not see."""
+    with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
+        collection_futures = {
+            c.id: pool.submit(fetch_collection, clients.transfer, c.id) for c in intent.collections
+        }
+        group_futures = {
+            g.id: pool.submit(fetch_group, clients.groups, g.id) for g in intent.groups
+        }
+        identities_future = pool.submit(fetch_identities, clients.auth, intent.identity_refs())
+        collections = {cid: f.result() for cid, f in collection_futures.items()}
+        groups = {gid: f.result() for gid, f in group_futures.items()}
+        identities = identities_future.result()
+    return LiveState(collections=collections, groups=groups, identities=identities)

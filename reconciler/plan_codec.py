@@ -1,0 +1,143 @@
+"""The stable JSON form of a plan (``format_version`` 1): rendering and reading back.
+
+Documented in docs/plan-json.md. ``reconciler apply --plan FILE`` reads it back and
+refuses it when the live state's fingerprint has changed since it was written.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from reconciler.core.actions import (
+    Action,
+    AddMember,
+    CreateRule,
+    DeleteRule,
+    MakeDirectory,
+    Principal,
+    RemoveDirectory,
+    RemoveMember,
+    UpdateRule,
+)
+from reconciler.core.intent import Origin
+from reconciler.core.plan import GuardVerdict, Plan, Problem
+from reconciler.errors import ReconcilerError
+
+FORMAT_VERSION = 1
+ACTION_TYPES: dict[str, type[Action]] = {
+    t.kind: t
+    for t in (
+        MakeDirectory,
+        CreateRule,
+        UpdateRule,
+        DeleteRule,
+        RemoveDirectory,
+        AddMember,
+        RemoveMember,
+    )
+}
+
+
+class PlanFileError(ReconcilerError):
+    """A saved plan that cannot be read back."""
+
+
+def _encode(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Principal):
+        return {"type": value.type, "id": value.id, "label": value.label}
+    if isinstance(value, Origin):
+        return str(value)
+    return value
+
+
+def action_to_json(action: Action) -> dict[str, object]:
+    doc: dict[str, object] = {"kind": action.kind}
+    for f in fields(action):
+        doc[f.name] = _encode(getattr(action, f.name))
+    return doc
+
+
+def plan_to_json(plan: Plan) -> dict[str, object]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "now": plan.now.isoformat(),
+        "live_fingerprint": plan.live_fingerprint,
+        "blocked": plan.blocked,
+        "summary": plan.counts(),
+        "managed": {"rules": plan.managed_rules, "memberships": plan.managed_members},
+        "next_expiry": plan.next_expiry.isoformat() if plan.next_expiry else None,
+        "guard": {
+            "pruned": plan.guard.pruned,
+            "managed": plan.guard.managed,
+            "tripped": plan.guard.tripped,
+            "explanation": plan.guard.explanation,
+        },
+        "problems": [
+            {"message": p.message, "origin": str(p.origin) if p.origin else None, "hint": p.hint}
+            for p in plan.problems
+        ],
+        "notes": list(plan.notes),
+        "actions": [action_to_json(a) for a in plan.actions],
+    }
+
+
+def render_plan_json(plan: Plan) -> str:
+    return json.dumps(plan_to_json(plan), indent=2) + "\n"
+
+
+def _origin(text: object) -> Origin | None:
+    if not isinstance(text, str):
+        return None
+    file, line, col = text.rsplit(":", 2)
+    return Origin(file, int(line), int(col))
+
+
+def _decode_action(doc: dict[str, Any]) -> Action:
+    cls = ACTION_TYPES[doc["kind"]]
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        value: Any = doc.get(f.name)
+        if f.name == "principal":
+            value = Principal(value["type"], value["id"], value.get("label", ""))
+        elif f.name == "origin":
+            value = _origin(value)
+        elif f.name in ("expires", "old_expires") and value is not None:
+            value = datetime.fromisoformat(value)
+        kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+def plan_from_json(text: str) -> Plan:
+    """Read a plan written by ``render_plan_json``; raises PlanFileError when it is not one."""
+    try:
+        doc = json.loads(text)
+        if doc.get("format_version") != FORMAT_VERSION:
+            raise PlanFileError(f"unsupported plan format_version {doc.get('format_version')!r}")
+        guard = doc["guard"]
+        return Plan(
+            now=datetime.fromisoformat(doc["now"]),
+            actions=tuple(_decode_action(a) for a in doc["actions"]),
+            problems=tuple(
+                Problem(p["message"], _origin(p.get("origin")), p.get("hint"))
+                for p in doc["problems"]
+            ),
+            notes=tuple(doc.get("notes", ())),
+            guard=GuardVerdict(
+                guard["pruned"], guard["managed"], guard["tripped"], guard["explanation"]
+            ),
+            live_fingerprint=doc["live_fingerprint"],
+            next_expiry=datetime.fromisoformat(doc["next_expiry"])
+            if doc.get("next_expiry")
+            else None,
+            managed_rules=doc.get("managed", {}).get("rules", 0),
+            managed_members=doc.get("managed", {}).get("memberships", 0),
+        )
+    except PlanFileError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise PlanFileError(f"not a reconciler plan file: {type(err).__name__}: {err}") from err

@@ -1,0 +1,103 @@
+"""Planning: compare the desired state at ``now`` with the live state and produce a Plan.
+
+Pure decision: ``compute_plan`` reads only its arguments (no network, no files, no clock),
+so a fresh CI runner and the daemon plan exactly the same thing from the same inputs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from reconciler.core.actions import (
+    Action,
+    AddMember,
+    CreateRule,
+    DeleteRule,
+    MakeDirectory,
+    RemoveDirectory,
+    RemoveMember,
+    UpdateRule,
+)
+from reconciler.core.intent import Intent
+from reconciler.core.live import LiveCollection, LiveGroup, LiveState
+from reconciler.core.plan import GuardPolicy, Plan, Problem
+from reconciler.planning.desired import RuleKey, compute_desired
+from reconciler.planning.fingerprint import compute_fingerprint
+from reconciler.planning.guard import compute_guard
+from reconciler.planning.members import compute_member_actions
+from reconciler.planning.rules import compute_rule_actions
+
+__all__ = ["RuleKey", "compute_plan"]
+
+# Revocations first (they also free rule slots under the 1000-rule limit), then
+# directory cleanup, then changes, directories and grants.
+_ORDER: dict[type, int] = {
+    DeleteRule: 0,
+    RemoveMember: 1,
+    RemoveDirectory: 2,
+    UpdateRule: 3,
+    MakeDirectory: 4,
+    CreateRule: 5,
+    AddMember: 6,
+}
+
+
+def compute_plan(
+    intent: Intent,
+    live: LiveState,
+    *,
+    now: datetime,
+    guard: GuardPolicy | None = None,
+    consumed: frozenset[RuleKey] = frozenset(),
+) -> Plan:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    desired = compute_desired(intent, live.identities, now=now, consumed=consumed)
+    problems: list[Problem] = list(desired.problems)
+    notes: list[str] = list(desired.notes)
+    actions: list[Action] = []
+    managed_rules = 0
+    managed_members = 0
+
+    for collection in intent.collections:
+        found = live.collections.get(collection.id)
+        if found is None:
+            problems.append(
+                Problem(
+                    f"collection {collection.name} ({collection.id}) was not read",
+                    collection.origin,
+                )
+            )
+            found = LiveCollection(collection.id, ())
+        rule_plan = compute_rule_actions(collection, found, desired.rules, desired.revoked)
+        actions.extend(rule_plan.actions)
+        managed_rules += rule_plan.managed
+
+    for group in intent.groups:
+        found_group = live.groups.get(group.id)
+        if found_group is None:
+            problems.append(Problem(f"group {group.name} ({group.id}) was not read", group.origin))
+            found_group = LiveGroup(group.id, ())
+        member_plan = compute_member_actions(
+            group, found_group, desired.members, desired.expired_members
+        )
+        actions.extend(member_plan.actions)
+        managed_members += member_plan.managed
+        if member_plan.note:
+            notes.append(member_plan.note)
+
+    actions.sort(key=lambda a: _ORDER[type(a)])
+    verdict = compute_guard(
+        actions, managed=managed_rules + managed_members, policy=guard or GuardPolicy()
+    )
+    return Plan(
+        now=now,
+        actions=tuple(actions),
+        problems=tuple(problems),
+        notes=tuple(notes),
+        guard=verdict,
+        live_fingerprint=compute_fingerprint(intent, live),
+        next_expiry=desired.next_expiry,
+        managed_rules=managed_rules,
+        managed_members=managed_members,
+    )
