@@ -77,11 +77,14 @@ class _Node:
     """A unit of work: one call (or one batch call) covering one or more actions."""
 
     actions: tuple[Action, ...]
-    run: Callable[[], Mapping[int, tuple[Status, str]]]
-    """Returns per action index (into ``actions``) its status and detail."""
+    run: Callable[[Sequence[Action]], Mapping[int, tuple[Status, str]]]
+    """Given the failed actions it depended on, returns per action index (into
+    ``actions``) its status and detail."""
     deps: list[_Node] = field(default_factory=list)
     dependents: list[_Node] = field(default_factory=list)
-    failed_dep: str | None = None
+    failed_deps: list[Action] = field(default_factory=list)
+    tolerant: bool = False
+    """Runs even when a dependency failed (and decides itself what that excludes)."""
 
 
 def _build_nodes(plan: Plan, port: ActionPort) -> list[_Node]:
@@ -97,7 +100,7 @@ def _build_nodes(plan: Plan, port: ActionPort) -> list[_Node]:
             nodes.append(_single(action, _bind_single(port, action)))
     _order_directories(nodes)
     for collection_id, dirs in removals.items():
-        node = _Node(tuple(dirs), _bind_removals(port, collection_id, dirs))
+        node = _Node(tuple(dirs), _bind_removals(port, collection_id, dirs), tolerant=True)
         wanted = {d.path for d in dirs}
         for dep in nodes:
             first = dep.actions[0]
@@ -114,7 +117,7 @@ def _build_nodes(plan: Plan, port: ActionPort) -> list[_Node]:
 
 
 def _single(action: Action, call: Callable[[], str]) -> _Node:
-    def run() -> Mapping[int, tuple[Status, str]]:
+    def run(_failed: Sequence[Action]) -> Mapping[int, tuple[Status, str]]:
         return {0: ("done", call())}
 
     return _Node((action,), run)
@@ -194,18 +197,30 @@ def _bind_create(port: ActionPort, action: CreateRule) -> Callable[[], str]:
 
 def _bind_removals(
     port: ActionPort, collection_id: str, dirs: Sequence[RemoveDirectory]
-) -> Callable[[], Mapping[int, tuple[Status, str]]]:
-    def run() -> Mapping[int, tuple[Status, str]]:
-        task_id = port.remove_directories(collection_id, [d.path for d in dirs])
-        return dict.fromkeys(range(len(dirs)), ("done", f"delete task {task_id}"))
+) -> Callable[[Sequence[Action]], Mapping[int, tuple[Status, str]]]:
+    def run(failed: Sequence[Action]) -> Mapping[int, tuple[Status, str]]:
+        # A directory whose rule could not be deleted stays: someone may still use it.
+        kept = {a.path for a in failed if isinstance(a, DeleteRule)}
+        out: dict[int, tuple[Status, str]] = {
+            i: ("skipped", f"skipped: deleting the rule on {d.path} failed")
+            for i, d in enumerate(dirs)
+            if d.path in kept
+        }
+        paths = [d.path for d in dirs if d.path not in kept]
+        if paths:
+            task_id = port.remove_directories(collection_id, paths)
+            for i, d in enumerate(dirs):
+                if d.path not in kept:
+                    out[i] = ("done", f"delete task {task_id}")
+        return out
 
     return run
 
 
 def _bind_members(
     port: ActionPort, group_id: str, changes: Sequence[AddMember | RemoveMember]
-) -> Callable[[], Mapping[int, tuple[Status, str]]]:
-    def run() -> Mapping[int, tuple[Status, str]]:
+) -> Callable[[Sequence[Action]], Mapping[int, tuple[Status, str]]]:
+    def run(_failed: Sequence[Action]) -> Mapping[int, tuple[Status, str]]:
         add = [c.principal.id for c in changes if isinstance(c, AddMember)]
         remove = [c.principal.id for c in changes if isinstance(c, RemoveMember)]
         results = port.change_members(group_id, add=add, remove=remove)
@@ -242,15 +257,15 @@ def execute(
             on_outcome(outcome)
 
     def settle(node: _Node, results: Mapping[int, tuple[Status, str]]) -> None:
-        failed = False
+        failed: list[Action] = []
         for index, action in enumerate(node.actions):
             status, detail = results.get(index, ("failed", "no result"))
-            failed = failed or status != "done"
+            if status != "done":
+                failed.append(action)
             report(Outcome(action, status, detail))
         for dependent in node.dependents:
             dependent.deps.remove(node)
-            if failed and dependent.failed_dep is None:
-                dependent.failed_dep = node.actions[0].kind + " " + _describe(node.actions[0])
+            dependent.failed_deps.extend(failed)
 
     pending = {id(n): n for n in nodes}
     running: dict[Future[Mapping[int, tuple[Status, str]]], _Node] = {}
@@ -261,11 +276,11 @@ def execute(
                 if node.deps:
                     continue
                 del pending[key]
-                if node.failed_dep is not None or stopping:
+                if stopping or (node.failed_deps and not node.tolerant):
                     why = (
-                        f"skipped: {node.failed_dep} failed"
-                        if node.failed_dep
-                        else "skipped: stopping"
+                        "skipped: stopping"
+                        if stopping
+                        else f"skipped: {_describe(node.failed_deps[0])} failed"
                     )
                     settle(node, dict.fromkeys(range(len(node.actions)), ("skipped", why)))
                     continue
@@ -287,7 +302,7 @@ def execute(
 
 def _guarded(node: _Node) -> Mapping[int, tuple[Status, str]]:
     try:
-        return node.run()
+        return node.run(node.failed_deps)
     except ReconcilerError as err:
         return {i: ("failed", str(err)) for i in range(len(node.actions))}
     except Exception as err:
@@ -298,5 +313,5 @@ def _guarded(node: _Node) -> Mapping[int, tuple[Status, str]]:
 
 
 def _describe(action: Action) -> str:
-    path = getattr(action, "path", "")
-    return str(path)
+    where = getattr(action, "path", None) or getattr(action, "group", "")
+    return f"{action.kind} {where}"

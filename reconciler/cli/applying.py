@@ -1,0 +1,230 @@
+"""``reconciler plan``, ``apply`` and ``status``: preview, converge, and inspect.
+
+Exit codes (a contract, see docs/cli.md): ``plan`` 0 ok (or no changes with
+``--detailed-exitcode``), 2 changes pending (``--detailed-exitcode`` only), 1 error or
+blocked plan; ``apply`` 0 converged, 1 any failure or refusal.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from reconciler.cli.options import (
+    fail,
+    guard_options,
+    make_guard,
+    make_target,
+    parse_now,
+    paths_or_default,
+    reported,
+    spec_paths,
+    styler,
+    target_options,
+)
+from reconciler.core.intent import Intent
+from reconciler.core.plan import Plan
+from reconciler.executing import Outcome
+from reconciler.plan_codec import PlanFileError, plan_from_json, render_plan_json
+from reconciler.reconciling import apply_plan, fetch_plan, load_specs
+from reconciler.rendering.describing import TITLE, describe
+from reconciler.rendering.markdown import render_plan_markdown
+from reconciler.rendering.status import render_status_json, render_status_text
+from reconciler.rendering.text import render_plan_text, render_result_text
+from reconciler.targeting import open_target
+
+
+def _load_intent(paths: Sequence[Path], now: datetime) -> Intent:
+    result = load_specs(paths_or_default(paths), now=now)
+    for diagnostic in result.diagnostics:
+        if diagnostic.severity == "error":
+            click.echo(str(diagnostic), err=True)
+    if result.intent is None:
+        fail("the specs are invalid; nothing was planned (run `reconciler validate` for details)")
+    return result.intent
+
+
+@click.command("plan")
+@spec_paths
+@target_options
+@guard_options
+@click.option(
+    "--output",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for people, markdown for a pull-request comment, json for machines.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when nothing would change, 2 when something would, 1 on error.",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also save the plan as JSON, for `reconciler apply --plan FILE`.",
+)
+@reported
+def plan_command(
+    *,
+    paths: tuple[Path, ...],
+    sandbox: bool,
+    client_secret_file: Path | None,
+    rate: float,
+    now_text: str | None,
+    max_deletions: int,
+    max_deletion_fraction: float,
+    allow_mass_deletion: bool,
+    output: str,
+    detailed_exitcode: bool,
+    out_file: Path | None,
+) -> None:
+    """Show what apply would change to make Globus match the specs."""
+    now = parse_now(now_text)
+    intent = _load_intent(paths, now)
+    guard = make_guard(max_deletions, max_deletion_fraction, allow_mass_deletion)
+    with open_target(make_target(sandbox, client_secret_file, rate)) as target:
+        target.seed(intent)
+        plan, _live = fetch_plan(target.clients, intent, now=now, guard=guard)
+    if output == "json":
+        click.echo(render_plan_json(plan), nl=False)
+    elif output == "markdown":
+        click.echo(render_plan_markdown(plan), nl=False)
+    else:
+        click.echo(render_plan_text(plan, style=styler(sys.stdout.isatty())))
+    if out_file is not None:
+        out_file.write_text(render_plan_json(plan), encoding="utf-8")
+    if plan.blocked:
+        sys.exit(1)
+    if detailed_exitcode and plan.has_changes:
+        sys.exit(2)
+
+
+def _progress_printer(total: int) -> Callable[[Outcome], None]:
+    """One line per finished action, numbered, so a long apply shows its progress."""
+    done = [0]
+
+    def on_outcome(outcome: Outcome) -> None:
+        done[0] += 1
+        mark = {"done": "ok", "failed": "FAILED", "skipped": "skipped"}[outcome.status]
+        color = {"done": "green", "failed": "red", "skipped": "yellow"}[outcome.status]
+        line = (
+            f"[{done[0]}/{total}] {TITLE[outcome.action.kind]} "
+            f"{describe(outcome.action)}: {outcome.detail}"
+        )
+        click.echo(click.style(f"{mark:>7} ", fg=color) + line)
+
+    return on_outcome
+
+
+@click.command("apply")
+@spec_paths
+@target_options
+@guard_options
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Apply a plan saved by `plan --out`; refused if Globus has changed since.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Actions in flight at once (all share the --rate budget).",
+)
+@reported
+def apply_command(
+    *,
+    paths: tuple[Path, ...],
+    sandbox: bool,
+    client_secret_file: Path | None,
+    rate: float,
+    now_text: str | None,
+    max_deletions: int,
+    max_deletion_fraction: float,
+    allow_mass_deletion: bool,
+    auto_approve: bool,
+    plan_file: Path | None,
+    concurrency: int,
+) -> None:
+    """Make Globus match the specs: show the plan, confirm, apply, summarize."""
+    now = parse_now(now_text)
+    intent = _load_intent(paths, now)
+    guard = make_guard(max_deletions, max_deletion_fraction, allow_mass_deletion)
+    style = styler(sys.stdout.isatty())
+    with open_target(make_target(sandbox, client_secret_file, rate)) as target:
+        target.seed(intent)
+        plan, _live = fetch_plan(target.clients, intent, now=now, guard=guard)
+        if plan_file is not None:
+            plan = _saved_plan(plan_file, current=plan)
+        click.echo(render_plan_text(plan, style=style))
+        if plan.blocked:
+            fail("nothing was applied")
+        if not plan.has_changes:
+            return
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                fail("not a terminal: pass --auto-approve to apply without confirmation")
+            if not click.confirm(f"Apply these {len(plan.actions)} change(s)?", default=False):
+                fail("cancelled; nothing was applied")
+        result = apply_plan(
+            target.clients,
+            plan,
+            concurrency=concurrency,
+            on_outcome=_progress_printer(len(plan.actions)),
+        )
+    click.echo(render_result_text(result, style=style))
+    if not result.ok:
+        sys.exit(1)
+
+
+def _saved_plan(plan_file: Path, *, current: Plan) -> Plan:
+    try:
+        saved = plan_from_json(plan_file.read_text(encoding="utf-8"))
+    except (OSError, PlanFileError) as err:
+        fail(f"{plan_file}: {err}")
+    if saved.live_fingerprint != current.live_fingerprint:
+        fail(
+            f"{plan_file}: Globus has changed since this plan was made "
+            f"(fingerprint {saved.live_fingerprint} != {current.live_fingerprint}); "
+            "run `reconciler plan` again"
+        )
+    return saved
+
+
+@click.command("status")
+@spec_paths
+@target_options
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@reported
+def status_command(
+    *,
+    paths: tuple[Path, ...],
+    sandbox: bool,
+    client_secret_file: Path | None,
+    rate: float,
+    now_text: str | None,
+    output: str,
+) -> None:
+    """Show managed rules and memberships with the time they have left."""
+    now = parse_now(now_text)
+    intent = _load_intent(paths, now)
+    with open_target(make_target(sandbox, client_secret_file, rate)) as target:
+        target.seed(intent)
+        plan, live = fetch_plan(target.clients, intent, now=now)
+    if output == "json":
+        click.echo(render_status_json(intent, live, plan), nl=False)
+    else:
+        click.echo(render_status_text(intent, live, plan, style=styler(sys.stdout.isatty())))
+
+
+COMMANDS = [plan_command, apply_command, status_command]

@@ -1,0 +1,124 @@
+"""Options shared by the commands that read specs and talk to Globus."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from reconciler.core.plan import GuardPolicy
+from reconciler.errors import ReconcilerError
+from reconciler.targeting import TargetOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_SPECS = Path("specs")
+
+
+def spec_paths(func: F) -> F:
+    return click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")(
+        func
+    )
+
+
+def paths_or_default(paths: Sequence[Path]) -> list[Path]:
+    return list(paths) or [DEFAULT_SPECS]
+
+
+def target_options(func: F) -> F:
+    func = click.option(
+        "--sandbox",
+        is_flag=True,
+        help="Talk to the built-in Globus sandbox ($RECONCILER_SANDBOX_URL, else an "
+        "in-process one on .reconciler/sandbox.db) instead of Globus.",
+    )(func)
+    func = click.option(
+        "--client-secret-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Read the client secret from this file (GLOBUS_CLIENT_ID names the client).",
+    )(func)
+    func = click.option(
+        "--rate",
+        type=click.FloatRange(min=0.1),
+        default=20.0,
+        show_default=True,
+        help="Most Globus requests per second, retries included.",
+    )(func)
+    return click.option(
+        "--now",
+        "now_text",
+        hidden=True,
+        help="Plan as of this ISO 8601 instant (tests and reproducible previews).",
+    )(func)
+
+
+def guard_options(func: F) -> F:
+    func = click.option(
+        "--max-deletions",
+        type=click.IntRange(min=0),
+        default=GuardPolicy.max_deletions,
+        show_default=True,
+        help="Refuse a plan that prunes more rules and memberships than this.",
+    )(func)
+    func = click.option(
+        "--max-deletion-fraction",
+        type=click.FloatRange(0.0, 1.0),
+        default=GuardPolicy.max_fraction,
+        show_default=True,
+        help="Refuse a plan that prunes more than this fraction of managed objects.",
+    )(func)
+    return click.option(
+        "--allow-mass-deletion",
+        is_flag=True,
+        help="Apply even when the deletion guard would refuse.",
+    )(func)
+
+
+def make_guard(max_deletions: int, max_deletion_fraction: float, allow: bool) -> GuardPolicy:
+    return GuardPolicy(
+        max_deletions=max_deletions,
+        max_fraction=max_deletion_fraction,
+        allow_mass_deletion=allow,
+    )
+
+
+def make_target(sandbox: bool, client_secret_file: Path | None, rate: float) -> TargetOptions:
+    return TargetOptions(sandbox=sandbox, secret_file=client_secret_file, rate=rate)
+
+
+def parse_now(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--now: {text!r} is not an ISO 8601 date-time (e.g. 2026-12-01T00:00:00Z)")
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
+    sys.exit(code)
+
+
+def reported(func: F) -> F:
+    """Turn the errors we understand into one line and exit 1, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ReconcilerError as err:
+            fail(str(err))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def styler(stream_is_tty: bool) -> Callable[[str, str], str]:
+    if not stream_is_tty:
+        return lambda text, _color: text
+    return lambda text, color: click.style(text, fg=color)

@@ -1,0 +1,111 @@
+"""``reconciler status``: managed rules and listed memberships with their time left."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from reconciler.core.actions import DeleteRule, RemoveMember
+from reconciler.core.intent import Intent
+from reconciler.core.live import LiveState
+from reconciler.core.plan import Plan
+from reconciler.planning.rules import owned_rules
+from reconciler.rendering.describing import format_time, time_left
+from reconciler.rendering.text import Style, plain
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRow:
+    kind: str  # "rule" or "membership"
+    where: str  # collection:path or group
+    principal: str
+    permissions: str
+    expires: str
+    left: str
+    state: str
+
+
+def compute_status_rows(intent: Intent, live: LiveState, plan: Plan) -> list[StatusRow]:
+    names = {i.id: i.username for i in live.identities.values()}
+    revoking = {
+        (a.collection_id, a.rule_id): a.reason for a in plan.actions if isinstance(a, DeleteRule)
+    }
+    removing = {
+        (a.group_id, a.principal.id): a.reason for a in plan.actions if isinstance(a, RemoveMember)
+    }
+    rows: list[StatusRow] = []
+    for collection in intent.collections:
+        found = live.collections.get(collection.id)
+        if found is None:
+            continue
+        for rule in sorted(owned_rules(collection, found), key=lambda r: r.path):
+            state = revoking.get((collection.id, rule.id or ""), "in spec")
+            who = names.get(rule.principal, rule.principal) or rule.principal_type
+            rows.append(
+                StatusRow(
+                    "rule",
+                    f"{collection.name}:{rule.path}",
+                    f"{rule.principal_type}:{who}" if rule.principal else rule.principal_type,
+                    rule.permissions,
+                    format_time(rule.expires),
+                    time_left(rule.expires, plan.now),
+                    state,
+                )
+            )
+    for membership in intent.memberships:
+        identity = live.identities.get(membership.identity)
+        identity_id = identity.id if identity else membership.identity
+        group = live.groups.get(membership.group_id)
+        current = next(
+            (m for m in (group.members if group else ()) if m.identity_id == identity_id), None
+        )
+        state = removing.get(
+            (membership.group_id, identity_id),
+            f"{current.role} ({current.status})" if current else "not a member",
+        )
+        rows.append(
+            StatusRow(
+                "membership",
+                membership.group,
+                names.get(identity_id, membership.identity),
+                "member",
+                format_time(membership.expires),
+                time_left(membership.expires, plan.now),
+                state,
+            )
+        )
+    return rows
+
+
+def render_status_text(intent: Intent, live: LiveState, plan: Plan, *, style: Style = plain) -> str:
+    rows = compute_status_rows(intent, live, plan)
+    if not rows:
+        return "No managed rules or listed memberships."
+    header = ("WHAT", "WHERE", "PRINCIPAL", "PERM", "EXPIRES", "LEFT", "STATE")
+    table = [header] + [
+        (r.kind, r.where, r.principal, r.permissions, r.expires, r.left, r.state) for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
+    lines = []
+    for index, row in enumerate(table):
+        text = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1]
+        lines.append(style(text, "bright_black") if index == 0 else text)
+    pending = len(plan.actions)
+    lines.append(f"{len(rows)} entries; {pending} change(s) pending (see `reconciler plan`).")
+    return "\n".join(lines)
+
+
+def render_status_json(intent: Intent, live: LiveState, plan: Plan) -> str:
+    rows = [
+        {
+            "kind": r.kind,
+            "where": r.where,
+            "principal": r.principal,
+            "permissions": r.permissions,
+            "expires": r.expires,
+            "time_left": r.left,
+            "state": r.state,
+        }
+        for r in compute_status_rows(intent, live, plan)
+    ]
+    return json.dumps({"now": plan.now.isoformat(), "entries": rows}, indent=2) + "\n"

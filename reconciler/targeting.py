@@ -1,0 +1,76 @@
+"""Which Globus a command talks to: production (credentials from the environment) or
+the sandbox (``--sandbox``). The sandbox differs only in the service URLs the SDK is
+given and in being seeded with what the specs refer to; the code path is the same.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.core.intent import Intent
+from reconciler.credentials import SANDBOX_CLIENT_ID, load_credentials, sandbox_credentials
+from reconciler.globus.connecting import DEFAULT_RATE, GlobusClients, connect
+from reconciler.sandbox.control_client import SandboxControl
+from reconciler.sandbox.embedded import sandbox_service_env, start_sandbox
+from reconciler.sandbox.seeding import seed_from_intent
+
+STATE_DIR_ENV = "RECONCILER_STATE_DIR"
+
+
+def sandbox_db_path() -> Path:
+    return Path(os.environ.get("RECONCILER_SANDBOX_DB") or ".reconciler/sandbox.db")
+
+
+def state_dir() -> Path:
+    """Where tokens and the state store live: ``$RECONCILER_STATE_DIR``, systemd's
+    ``$STATE_DIRECTORY``, else ``.reconciler/`` in the working directory."""
+    for name in (STATE_DIR_ENV, "STATE_DIRECTORY"):
+        if os.environ.get(name):
+            return Path(os.environ[name].split(":")[0])
+    return Path(".reconciler")
+
+
+@dataclass(frozen=True, slots=True)
+class TargetOptions:
+    sandbox: bool = False
+    secret_file: Path | None = None
+    rate: float = DEFAULT_RATE
+
+
+@dataclass
+class Target:
+    clients: GlobusClients
+    sandbox_url: str | None
+
+    def seed(self, intent: Intent) -> None:
+        """In sandbox mode, make the collections, groups and identities the specs
+        name exist (idempotent); in production, nothing."""
+        if self.sandbox_url is not None:
+            seed_from_intent(SandboxControl(self.sandbox_url), intent, client_id=SANDBOX_CLIENT_ID)
+
+
+@contextmanager
+def open_target(options: TargetOptions) -> Iterator[Target]:
+    if not options.sandbox:
+        credentials = load_credentials(secret_file=options.secret_file)
+        clients = connect(credentials, rate=options.rate, token_cache=state_dir() / "tokens.json")
+        try:
+            yield Target(clients, None)
+        finally:
+            clients.close()
+        return
+    url = os.environ.get("RECONCILER_SANDBOX_URL")
+    running = None if url else start_sandbox(sandbox_db_path())
+    url = url or running.url  # type: ignore[union-attr]
+    os.environ.update(sandbox_service_env(url))
+    clients = connect(sandbox_credentials(), rate=options.rate)
+    try:
+        yield Target(clients, url)
+    finally:
+        clients.close()
+        if running is not None:
+            running.stop()

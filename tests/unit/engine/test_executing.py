@@ -1,0 +1,123 @@
+"""The executor: dependency order, batching, isolation of failures, stopping."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from reconciler.core.live import LiveMember
+from reconciler.errors import ReconcilerError
+from reconciler.executing import execute
+from reconciler.planning import compute_plan
+from tests.unit.engine.fake_port import FakePort
+from tests.unit.planning.builders import (
+    ADMIN_ROLE,
+    ALICE,
+    BOB,
+    COLL,
+    GROUP,
+    NOW,
+    grant,
+    intent,
+    live,
+    membership,
+    rule,
+)
+
+RUN = "/disthome/run42/"
+
+
+def two_user_plan() -> object:
+    grants = (
+        grant(path=RUN + "{identity_id}/"),
+        grant("bob@example.org", path=RUN + "{identity_id}/", line=2),
+    )
+    return compute_plan(intent(grants), live(), now=NOW)
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_directories_are_made_before_rules_and_parents_before_children(concurrency: int) -> None:
+    port = FakePort(directories={(COLL, "/disthome/")})
+    result = execute(two_user_plan(), port, concurrency=concurrency)  # type: ignore[arg-type]
+    assert result.ok, result.outcomes
+    order = port.calls
+    assert order.index(f"mkdir {RUN}") < order.index(f"mkdir {RUN}{ALICE}/")
+    assert order.index(f"mkdir {RUN}{ALICE}/") < order.index(f"create {RUN}{ALICE}/")
+    assert order.index(f"mkdir {RUN}{BOB}/") < order.index(f"create {RUN}{BOB}/")
+    assert len(port.rules) == 2
+
+
+def test_a_failed_directory_fails_only_what_depends_on_it() -> None:
+    port = FakePort(directories={(COLL, "/disthome/")}, fail_paths={f"{RUN}{ALICE}/"})
+    result = execute(two_user_plan(), port, concurrency=4)  # type: ignore[arg-type]
+    assert not result.ok
+    failed = [o.action.path for o in result.with_status("failed")]  # type: ignore[union-attr]
+    skipped = [o.action.path for o in result.with_status("skipped")]  # type: ignore[union-attr]
+    assert failed == [f"{RUN}{ALICE}/"]
+    assert skipped == [f"{RUN}{ALICE}/"]  # alice's rule waits for her directory
+    assert "make_directory" in result.with_status("skipped")[0].detail
+    assert [p for (_c, _p, p) in port.rules.values()] == [f"{RUN}{BOB}/"]
+
+
+def test_directory_removal_waits_for_its_rule_and_is_one_task_per_collection() -> None:
+    strays = (rule(ALICE, "/disthome/a/"), rule(BOB, "/disthome/b/"))
+    plan = compute_plan(intent(()), live((ADMIN_ROLE, *strays)), now=NOW)
+    port = FakePort(rules={r.id: (COLL, r.principal, r.path) for r in strays if r.id})  # type: ignore[misc]
+    result = execute(plan, port, concurrency=4)
+    assert result.ok
+    assert port.delete_tasks == [(COLL, ("/disthome/a/", "/disthome/b/"))]
+    assert port.calls[-1].startswith("delete-task")
+
+
+def test_directory_is_kept_when_its_rule_could_not_be_deleted() -> None:
+    strays = (rule(ALICE, "/disthome/a/"), rule(BOB, "/disthome/b/"))
+    plan = compute_plan(intent(()), live((ADMIN_ROLE, *strays)), now=NOW)
+    port = FakePort(fail_paths={"/disthome/a/"})
+    result = execute(plan, port)
+    assert not result.ok
+    assert port.delete_tasks == [(COLL, ("/disthome/b/",))]
+    skipped = result.with_status("skipped")
+    assert [o.action.path for o in skipped] == ["/disthome/a/"]  # type: ignore[union-attr]
+    assert skipped[0].action.kind == "remove_directory"
+
+
+def test_memberships_go_in_one_batch_per_group_with_per_item_errors() -> None:
+    stale = LiveMember(BOB, "bob@example.org", "member", "active")
+    plan = compute_plan(
+        intent(
+            memberships=(membership("alice@example.org"), membership("bob@example.org", days=-1))
+        ),
+        live(members=(stale,)),
+        now=NOW,
+    )
+    port = FakePort(fail_paths={ALICE})
+    result = execute(plan, port)
+    assert port.calls == [f"batch {GROUP} +1 -1"]
+    statuses = {o.action.kind: o.status for o in result.outcomes}
+    assert statuses == {"add_member": "failed", "remove_member": "done"}
+
+
+def test_stop_event_starts_nothing_new() -> None:
+    stop = threading.Event()
+    stop.set()
+    port = FakePort(directories={(COLL, "/disthome/")})
+    result = execute(two_user_plan(), port, stop=stop)  # type: ignore[arg-type]
+    assert port.calls == []
+    assert {o.status for o in result.outcomes} == {"skipped"}
+
+
+def test_a_blocked_plan_is_never_executed() -> None:
+    plan = compute_plan(intent((grant("nobody@example.org"),)), live(), now=NOW)
+    with pytest.raises(ReconcilerError):
+        execute(plan, FakePort())
+
+
+def test_updates_and_deletes_run_without_dependencies() -> None:
+    drifted = rule(ALICE, f"/disthome/{ALICE}/", permissions="rw", expires=NOW + timedelta(days=30))
+    plan = compute_plan(intent((grant(),)), live((ADMIN_ROLE, drifted)), now=NOW)
+    port = FakePort()
+    result = execute(plan, port)
+    assert result.ok
+    assert port.calls == [f"update /disthome/{ALICE}/"]

@@ -1,0 +1,74 @@
+"""Saved plans read back identically; broken files give a clear error."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from reconciler.core.live import LiveMember
+from reconciler.plan_codec import PlanFileError, plan_from_json, render_plan_json
+from reconciler.planning import compute_plan
+from reconciler.rendering.markdown import render_plan_markdown
+from reconciler.rendering.text import render_plan_text
+from tests.unit.planning.builders import (
+    ADMIN_ROLE,
+    ALICE,
+    BOB,
+    NOW,
+    grant,
+    intent,
+    live,
+    membership,
+    rule,
+)
+
+
+def busy_plan() -> object:
+    drifted = rule(ALICE, f"/disthome/{ALICE}/", permissions="rw", expires=NOW + timedelta(days=3))
+    stray = rule(BOB, "/disthome/stray/")
+    leaving = LiveMember(BOB, "bob@example.org", "member", "active")
+    return compute_plan(
+        intent(
+            (grant(), grant("bob@example.org", path="/disthome/new/{identity_id}/", notify=True)),
+            (membership("alice@example.org"), membership("bob@example.org", days=-1)),
+        ),
+        live((ADMIN_ROLE, drifted, stray), (leaving,)),
+        now=NOW,
+    )
+
+
+def test_round_trip_preserves_every_action() -> None:
+    plan = busy_plan()
+    kinds = {a.kind for a in plan.actions}  # type: ignore[attr-defined]
+    assert kinds == {
+        "update_rule",
+        "delete_rule",
+        "remove_directory",
+        "make_directory",
+        "create_rule",
+        "add_member",
+        "remove_member",
+    }
+    assert plan_from_json(render_plan_json(plan)) == plan  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "[]", "{}", json.dumps({"format_version": 99}), "{not json"],
+)
+def test_broken_plan_files_are_refused_clearly(text: str) -> None:
+    with pytest.raises(PlanFileError):
+        plan_from_json(text)
+
+
+def test_text_and_markdown_show_every_action_with_its_reason() -> None:
+    plan = busy_plan()
+    text = render_plan_text(plan)  # type: ignore[arg-type]
+    markdown = render_plan_markdown(plan)  # type: ignore[arg-type]
+    for action in plan.actions:  # type: ignore[attr-defined]
+        assert action.reason in text
+        assert action.reason.replace("|", "\\|") in markdown
+    assert "Plan: 8 change(s)" in text
+    assert "| `+` | create rule |" in markdown
