@@ -21,7 +21,7 @@ from reconciler.core.actions import (
 from reconciler.core.intent import Intent
 from reconciler.core.live import LiveCollection, LiveGroup, LiveState
 from reconciler.core.plan import GuardPolicy, Plan, Problem
-from reconciler.planning.desired import RuleKey, compute_desired
+from reconciler.planning.desired import DesiredRule, RevokedRule, RuleKey, compute_desired
 from reconciler.planning.fingerprint import compute_fingerprint
 from reconciler.planning.guard import compute_guard
 from reconciler.planning.members import compute_member_actions
@@ -59,6 +59,13 @@ def compute_plan(
     managed_rules = 0
     managed_members = 0
 
+    wanted: dict[str, dict[RuleKey, DesiredRule]] = {c.id: {} for c in intent.collections}
+    for key, rule in desired.rules.items():
+        wanted.setdefault(key[0], {})[key] = rule
+    revoked: dict[str, dict[RuleKey, RevokedRule]] = {c.id: {} for c in intent.collections}
+    for key, gone in desired.revoked.items():
+        revoked.setdefault(key[0], {})[key] = gone
+
     for collection in intent.collections:
         found = live.collections.get(collection.id)
         if found is None:
@@ -69,7 +76,9 @@ def compute_plan(
                 )
             )
             found = LiveCollection(collection.id, ())
-        rule_plan = compute_rule_actions(collection, found, desired.rules, desired.revoked)
+        rule_plan = compute_rule_actions(
+            collection, found, wanted[collection.id], revoked[collection.id]
+        )
         actions.extend(rule_plan.actions)
         managed_rules += rule_plan.managed
 

@@ -14,6 +14,7 @@ from reconciler.core.actions import Principal
 from reconciler.core.intent import GrantIntent, Intent, MembershipIntent, Origin
 from reconciler.core.live import Identity
 from reconciler.core.plan import Problem
+from reconciler.planning.paths import format_instant
 
 RuleKey = tuple[str, str, str, str]
 """(collection id, principal type, principal id, path): what Globus keeps unique."""
@@ -58,6 +59,8 @@ class DesiredState:
 def expand_path(template: str, *, identity_id: str, group_id: str, distribution: str) -> str:
     """Replace the path placeholders the spec language allows; validation has already
     rejected a placeholder that does not fit the grant's principal kind."""
+    if "{" not in template:
+        return template
     return (
         template.replace("{identity_id}", identity_id)
         .replace("{group_id}", group_id)
@@ -134,7 +137,7 @@ def compute_desired(
         key: RuleKey = (grant.collection_id, principal.type, principal.id, path)
         if expired or key in consumed:
             why = (
-                f"grant expired at {grant.expires.isoformat()}"
+                f"grant expired at {format_instant(grant.expires)}"
                 if expired
                 else "grant consumed: the grantee downloaded the whole directory"
             )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 
 from reconciler.core.intent import Intent
 from reconciler.core.live import LiveState
@@ -11,34 +10,21 @@ from reconciler.core.live import LiveState
 
 def compute_fingerprint(intent: Intent, live: LiveState) -> str:
     """Covers the access lists of the declared collections, the memberships of the
-    declared groups and the resolved identities: everything planning reads."""
-    doc: dict[str, object] = {}
-    for collection in sorted(intent.collections, key=lambda c: c.id):
+    declared groups and the resolved identities: everything planning reads. Order in
+    which Globus lists them does not matter."""
+    lines: list[str] = []
+    for collection in intent.collections:
         found = live.collections.get(collection.id)
-        rules = (
-            []
-            if found is None
-            else sorted(
-                (
-                    r.id or "",
-                    r.principal_type,
-                    r.principal,
-                    r.path,
-                    r.permissions,
-                    int(r.expires.timestamp()) if r.expires else None,
-                )
-                for r in found.rules
+        for r in found.rules if found else ():
+            expires = int(r.expires.timestamp()) if r.expires else ""
+            lines.append(
+                f"c\x1f{collection.id}\x1f{r.id}\x1f{r.principal_type}\x1f{r.principal}"
+                f"\x1f{r.path}\x1f{r.permissions}\x1f{expires}"
             )
-        )
-        doc[f"c:{collection.id}"] = rules
-    for group in sorted(intent.groups, key=lambda g: g.id):
+    for group in intent.groups:
         found_group = live.groups.get(group.id)
-        members = (
-            []
-            if found_group is None
-            else sorted((m.identity_id, m.role, m.status) for m in found_group.members)
-        )
-        doc[f"g:{group.id}"] = members
-    doc["identities"] = sorted((ref, i.id) for ref, i in live.identities.items())
-    blob = json.dumps(doc, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
+        for m in found_group.members if found_group else ():
+            lines.append(f"g\x1f{group.id}\x1f{m.identity_id}\x1f{m.role}\x1f{m.status}")
+    lines.extend(f"i\x1f{ref}\x1f{i.id}" for ref, i in live.identities.items())
+    lines.sort()
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]

@@ -15,6 +15,7 @@ from reconciler.core.actions import Action, AddMember, Principal, RemoveMember
 from reconciler.core.intent import GroupIntent
 from reconciler.core.live import LiveGroup, LiveMember
 from reconciler.planning.desired import DesiredMember
+from reconciler.planning.paths import format_instant
 
 PRESENT = frozenset({"active"})
 """Statuses that already give access: anything else is (re-)added by a batch ``add``."""
@@ -49,7 +50,7 @@ def compute_member_actions(
                 group=group.name,
                 group_id=group.id,
                 principal=entry.principal,
-                reason=f"membership listed until {entry.membership.expires.isoformat()}",
+                reason=f"membership listed until {format_instant(entry.membership.expires)}",
                 origin=entry.membership.origin,
             )
         )
@@ -64,7 +65,7 @@ def compute_member_actions(
             managed += 1
         elif identity_id in gone:
             managed += 1
-            when = gone[identity_id].membership.expires.isoformat()
+            when = format_instant(gone[identity_id].membership.expires)
             actions.append(
                 RemoveMember(
                     group=group.name,

@@ -1,14 +1,13 @@
-"""Path arithmetic on Globus collection paths (always absolute, ending with ``/``)."""
+"""Path and time text helpers for planning (paths are absolute and end with ``/``)."""
 
 from __future__ import annotations
+
+import functools
+from datetime import datetime
 
 
 def is_strictly_under(path: str, root: str) -> bool:
     return path != root and path.startswith(root)
-
-
-def is_at_or_under(path: str, ancestor: str) -> bool:
-    return path.startswith(ancestor)
 
 
 def ancestors_between(path: str, root: str) -> tuple[str, ...]:
@@ -33,3 +32,10 @@ def self_and_ancestors(path: str) -> tuple[str, ...]:
             current = f"{current}{part}/"
             out.append(current)
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def format_instant(value: datetime) -> str:
+    """ISO 8601 text of an instant; cached because thousands of grants usually share
+    a handful of expiry instants and formatting dominated planning time."""
+    return value.isoformat()

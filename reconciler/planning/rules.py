@@ -25,7 +25,7 @@ from reconciler.core.live import LiveCollection, LiveRule
 from reconciler.planning.desired import DesiredRule, RevokedRule, RuleKey
 from reconciler.planning.paths import (
     ancestors_between,
-    is_at_or_under,
+    format_instant,
     is_strictly_under,
     self_and_ancestors,
 )
@@ -55,19 +55,18 @@ def same_instant(a: datetime | None, b: datetime | None) -> bool:
 def compute_rule_actions(
     collection: CollectionIntent,
     live: LiveCollection,
-    desired: Mapping[RuleKey, DesiredRule],
+    wanted: Mapping[RuleKey, DesiredRule],
     revoked: Mapping[RuleKey, RevokedRule],
 ) -> RulePlan:
-    """Creates, updates, deletes and directory changes for one collection."""
+    """Creates, updates, deletes and directory changes for one collection;
+    ``wanted`` and ``revoked`` hold this collection's entries only."""
     owned = owned_rules(collection, live)
     live_by_key: dict[RuleKey, LiveRule] = {
         (live.id, r.principal_type, r.principal, r.path): r for r in owned
     }
-    wanted = {k: d for k, d in desired.items() if k[0] == collection.id}
-
-    actions: list[Action] = []
+    updates: list[UpdateRule] = []
     to_create: list[DesiredRule] = []
-    for key, rule in sorted(wanted.items()):
+    for key, rule in wanted.items():
         current = live_by_key.get(key)
         if current is None:
             to_create.append(rule)
@@ -75,40 +74,46 @@ def compute_rule_actions(
             current.permissions != rule.grant.permissions
             or not same_instant(current.expires, rule.grant.expires)
         ):
-            actions.append(_update(collection, current, rule))
+            updates.append(_update(collection, current, rule))
+    to_create.sort(key=lambda r: r.key)
+    updates.sort(key=lambda u: (u.path, u.principal.id))
 
-    deleted: list[tuple[LiveRule, bool]] = []
-    for key, current in sorted(live_by_key.items()):
+    deletes: list[DeleteRule] = []
+    cleaned: list[tuple[LiveRule, bool]] = []
+    for key, current in live_by_key.items():
         if key in wanted or current.id is None:
             continue
         gone = revoked.get(key)
-        label = gone.principal.label if gone else ""
-        principal = Principal(current.principal_type, current.principal, label)
-        reason = gone.why if gone else "no spec asks for this rule under the managed root"
-        cleanup = gone.grant.cleanup if gone else collection.cleanup
-        actions.append(
-            DeleteRule(
-                collection=collection.name,
-                collection_id=collection.id,
-                rule_id=current.id,
-                principal=principal,
-                path=current.path,
-                permissions=current.permissions,
-                reason=reason,
-                pruned=gone is None,
-            )
-        )
-        if cleanup:
-            deleted.append((current, gone is None))
+        deletes.append(_delete(collection, current, gone))
+        if gone.grant.cleanup if gone else collection.cleanup:
+            cleaned.append((current, gone is None))
+    deletes.sort(key=lambda d: (d.path, d.principal.id))
 
-    kept_paths = [
-        r.path for r in owned if (live.id, r.principal_type, r.principal, r.path) in wanted
-    ]
-    kept_paths += [r.path for r in wanted.values()]
-    actions.extend(_directory_removals(collection, deleted, kept_paths))
+    actions: list[Action] = [*deletes, *updates]
+    if cleaned:
+        kept_paths = [rule.path for rule in wanted.values()]
+        actions.extend(_directory_removals(collection, cleaned, kept_paths))
     actions.extend(_directories_for(collection, to_create, live.rules))
     actions.extend(_create(collection, rule) for rule in to_create)
     return RulePlan(tuple(actions), managed=len(owned))
+
+
+def _delete(
+    collection: CollectionIntent, current: LiveRule, gone: RevokedRule | None
+) -> DeleteRule:
+    assert current.id is not None
+    return DeleteRule(
+        collection=collection.name,
+        collection_id=collection.id,
+        rule_id=current.id,
+        principal=Principal(
+            current.principal_type, current.principal, gone.principal.label if gone else ""
+        ),
+        path=current.path,
+        permissions=current.permissions,
+        reason=gone.why if gone else "no spec asks for this rule under the managed root",
+        pruned=gone is None,
+    )
 
 
 def _update(collection: CollectionIntent, current: LiveRule, rule: DesiredRule) -> UpdateRule:
@@ -116,8 +121,8 @@ def _update(collection: CollectionIntent, current: LiveRule, rule: DesiredRule) 
     if current.permissions != rule.grant.permissions:
         changed.append(f"permissions {current.permissions} -> {rule.grant.permissions}")
     if not same_instant(current.expires, rule.grant.expires):
-        before = current.expires.isoformat() if current.expires else "never"
-        changed.append(f"expiry {before} -> {rule.grant.expires.isoformat()}")
+        before = format_instant(current.expires) if current.expires else "never"
+        changed.append(f"expiry {before} -> {format_instant(rule.grant.expires)}")
     assert current.id is not None
     return UpdateRule(
         collection=collection.name,
@@ -145,7 +150,7 @@ def _create(collection: CollectionIntent, rule: DesiredRule) -> CreateRule:
         notify_email=rule.notify_email,
         notify_message=rule.grant.notify_message if rule.notify_email else None,
         reason=f"granted by distribution {rule.grant.distribution!r} until "
-        f"{rule.grant.expires.isoformat()}",
+        f"{format_instant(rule.grant.expires)}",
         origin=rule.grant.origin,
     )
 
@@ -155,6 +160,9 @@ def _directories_for(
 ) -> list[MakeDirectory]:
     """Directories to make before new rules, parents first; a directory that holds or
     contains a live rule's path is known to exist and costs no call."""
+    to_create = list(to_create)
+    if not to_create:
+        return []
     known = {collection.root}
     for live_rule in live_rules:
         known.update(self_and_ancestors(live_rule.path))
@@ -184,12 +192,12 @@ def _directory_removals(
 ) -> list[RemoveDirectory]:
     """A revoked rule's own directory goes, unless a rule that stays uses it or
     something below it; never the root, never outside it."""
+    # A directory is in use when it is a kept path or an ancestor of one.
+    in_use = {ancestor for kept in kept_paths for ancestor in self_and_ancestors(kept)}
     out: dict[str, RemoveDirectory] = {}
     for rule, pruned in deleted:
         path = rule.path
-        if not is_strictly_under(path, collection.root):
-            continue
-        if any(is_at_or_under(kept, path) for kept in kept_paths):
+        if not is_strictly_under(path, collection.root) or path in in_use:
             continue
         out.setdefault(
             path,
