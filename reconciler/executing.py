@@ -284,7 +284,7 @@ def execute(
                     )
                     settle(node, dict.fromkeys(range(len(node.actions)), ("skipped", why)))
                     continue
-                running[pool.submit(_guarded, node)] = node
+                running[pool.submit(_guarded, node, stop)] = node
             if not running:
                 if pending:  # a dependency cycle cannot happen; guard against looping forever
                     for node in pending.values():
@@ -300,7 +300,10 @@ def execute(
     return ApplyResult(tuple(outcomes))
 
 
-def _guarded(node: _Node) -> Mapping[int, tuple[Status, str]]:
+def _guarded(node: _Node, stop: threading.Event | None) -> Mapping[int, tuple[Status, str]]:
+    if stop is not None and stop.is_set():
+        # Submitted, but still queued behind the pool's workers when the stop came.
+        return dict.fromkeys(range(len(node.actions)), ("skipped", "skipped: stopping"))
     try:
         return node.run(node.failed_deps)
     except ReconcilerError as err:

@@ -60,14 +60,14 @@ def guard_options(func: F) -> F:
     func = click.option(
         "--max-deletions",
         type=click.IntRange(min=0),
-        default=GuardPolicy.max_deletions,
+        default=GuardPolicy().max_deletions,
         show_default=True,
         help="Refuse a plan that prunes more rules and memberships than this.",
     )(func)
     func = click.option(
         "--max-deletion-fraction",
         type=click.FloatRange(0.0, 1.0),
-        default=GuardPolicy.max_fraction,
+        default=GuardPolicy().max_fraction,
         show_default=True,
         help="Refuse a plan that prunes more than this fraction of managed objects.",
     )(func)

@@ -8,7 +8,6 @@ Errors leave as ``GlobusError`` so the executor can isolate them.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,7 +49,6 @@ class GlobusActions:
 
     def __init__(self, clients: GlobusClients) -> None:
         self._clients = clients
-        self._lock = threading.Lock()
 
     def make_directory(self, collection_id: str, path: str) -> bool:
         """Create ``path``; True if created, False if it was already there. A missing
@@ -180,7 +178,7 @@ class GlobusActions:
                         "MEMBER_ALREADY_ACTIVE",
                     ):
                         continue
-                    if verb == "remove" and code.upper() in ("NOT_FOUND", "MEMBERSHIP_NOT_FOUND"):
+                    if verb == "remove" and code.upper() in ("NO_MEMBERSHIP", "NOT_FOUND"):
                         continue
                     results[identity] = f"{code}: {item.get('detail') or ''}".strip(": ")
         return results

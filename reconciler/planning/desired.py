@@ -69,11 +69,11 @@ def expand_path(template: str, *, identity_id: str, group_id: str, distribution:
 
 
 def _resolve_principal(
-    grant: GrantIntent, identities: Mapping[str, Identity]
+    grant: GrantIntent, identities: Mapping[str, Identity], group_names: Mapping[str, str]
 ) -> tuple[Principal, Identity | None] | None:
     ref = grant.principal
     if ref.kind != "identity":
-        return Principal(ref.kind, ref.value), None
+        return Principal(ref.kind, ref.value, group_names.get(ref.value, "")), None
     identity = identities.get(ref.value)
     if identity is None:
         if "@" in ref.value:
@@ -119,10 +119,11 @@ def compute_desired(
     problems: list[Problem] = []
     notes: list[str] = []
     upcoming: list[datetime] = []
+    group_names = {g.id: g.name for g in intent.groups}
 
     for grant in intent.grants:
         expired = grant.expires <= now
-        resolved = _resolve_principal(grant, identities)
+        resolved = _resolve_principal(grant, identities, group_names)
         if resolved is None:
             if not expired:
                 problems.append(_unresolved(grant.principal.value, grant.origin))

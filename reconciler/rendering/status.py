@@ -27,6 +27,7 @@ class StatusRow:
 
 def compute_status_rows(intent: Intent, live: LiveState, plan: Plan) -> list[StatusRow]:
     names = {i.id: i.username for i in live.identities.values()}
+    names.update((g.id, g.name) for g in intent.groups)
     revoking = {
         (a.collection_id, a.rule_id): a.reason for a in plan.actions if isinstance(a, DeleteRule)
     }

@@ -1,0 +1,25 @@
+"""The ``reconciler`` command line: click commands that parse, call, render and map
+results to exit codes. Each command lives in its own module; this one assembles them.
+"""
+
+from __future__ import annotations
+
+import click
+
+from reconciler import __version__
+from reconciler.cli import applying, running, sandboxing, validating
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="reconciler")
+def cli() -> None:
+    """Make Globus access rules, directories and group memberships match YAML specs."""
+
+
+for _module in (validating, applying, running, sandboxing):
+    for _command in _module.COMMANDS:
+        cli.add_command(_command)
+
+
+def main() -> None:
+    cli(prog_name="reconciler")

@@ -1,0 +1,115 @@
+"""Auth conformance: client-credentials tokens, token checks, identity lookups."""
+
+from __future__ import annotations
+
+import uuid
+
+import globus_sdk
+import pytest
+from globus_sdk.scopes import AuthScopes, GroupsScopes, TransferScopes
+from globus_sdk.testing import get_response_set
+
+pytestmark = pytest.mark.usefixtures("globus_env")
+
+
+def _login_client(
+    sandbox: object, secret: str = "anything"
+) -> globus_sdk.ConfidentialAppAuthClient:
+    return globus_sdk.ConfidentialAppAuthClient(sandbox.client_id, secret)  # type: ignore[attr-defined]
+
+
+def test_one_token_per_resource_server_in_other_tokens(sandbox) -> None:
+    with _login_client(sandbox) as client:
+        tokens = client.oauth2_client_credentials_tokens(
+            requested_scopes=[TransferScopes.all, GroupsScopes.all, AuthScopes.openid, "email"]
+        )
+    by_server = tokens.by_resource_server
+    assert set(by_server) == {"transfer.api.globus.org", "groups.api.globus.org", "auth.globus.org"}
+    assert by_server["auth.globus.org"]["scope"] == "openid email"
+    fixture = get_response_set("auth.oauth2_client_credentials_tokens").lookup("default").json
+    assert set(fixture) <= set(tokens.data)
+
+
+def test_client_identity_is_the_client(sandbox, auth_client) -> None:
+    found = auth_client.get_identities(ids=[sandbox.client_id])["identities"]
+    assert found == [
+        {
+            "id": sandbox.client_id,
+            "username": f"{sandbox.client_id}@clients.auth.globus.org",
+            "status": "used",
+            "name": f"sandbox client {sandbox.client_id}",
+            "email": None,
+            "organization": None,
+            "identity_provider": found[0]["identity_provider"],
+        }
+    ]
+    info = auth_client.userinfo()
+    assert info["sub"] == sandbox.client_id
+
+
+def test_identities_by_username_provision_and_ids(auth_client) -> None:
+    assert auth_client.get_identities(usernames=["nobody@example.org"])["identities"] == []
+    made = auth_client.get_identities(
+        usernames=["Alice@Example.org", "bob@example.org"], provision=True
+    )["identities"]
+    assert [i["username"] for i in made] == ["alice@example.org", "bob@example.org"]
+    again = auth_client.get_identities(usernames=["alice@example.org"], provision=True)
+    assert again["identities"][0]["id"] == made[0]["id"]  # deterministic, not re-created
+    by_id = auth_client.get_identities(ids=[made[1]["id"], str(uuid.uuid4())])["identities"]
+    assert [i["username"] for i in by_id] == ["bob@example.org"]
+    fixture = get_response_set(globus_sdk.AuthClient.get_identities).lookup("default").json
+    assert set(fixture["identities"][0]) == set(made[0])
+
+
+def test_identities_rejects_both_filters_and_more_than_100(auth_client) -> None:
+    with pytest.raises(globus_sdk.AuthAPIError) as both:
+        auth_client.get_identities(usernames=["a@example.org"], ids=[str(uuid.uuid4())])
+    assert both.value.http_status == 400
+    with pytest.raises(globus_sdk.AuthAPIError) as many:
+        auth_client.get_identities(usernames=[f"u{i}@example.org" for i in range(101)])
+    assert many.value.http_status == 400
+
+
+def test_registered_secret_is_enforced(sandbox) -> None:
+    sandbox.control.add_client(sandbox.client_id, secret="right")
+    with _login_client(sandbox, "wrong") as client, pytest.raises(globus_sdk.AuthAPIError) as err:
+        client.oauth2_client_credentials_tokens(requested_scopes=TransferScopes.all)
+    assert err.value.http_status == 401
+    with _login_client(sandbox, "right") as client:
+        assert client.oauth2_client_credentials_tokens(requested_scopes=TransferScopes.all)
+
+
+def test_token_for_another_resource_server_is_refused(sandbox) -> None:
+    with _login_client(sandbox) as login:
+        groups_token = login.oauth2_client_credentials_tokens(
+            requested_scopes=GroupsScopes.all
+        ).by_resource_server["groups.api.globus.org"]["access_token"]
+        introspected = login.oauth2_token_introspect(groups_token)
+    assert introspected["active"] is True
+    assert introspected["sub"] == sandbox.client_id
+    fixture = get_response_set("auth.oauth2_token_introspect").lookup("default").json
+    assert set(fixture) <= set(introspected.data)
+    authorizer = globus_sdk.AccessTokenAuthorizer(groups_token)
+    with (
+        globus_sdk.TransferClient(authorizer=authorizer) as transfer,
+        pytest.raises(globus_sdk.TransferAPIError) as err,
+    ):
+        transfer.get_submission_id()
+    assert err.value.http_status == 401
+    assert err.value.code == "AuthenticationFailed"
+
+
+def test_validate_and_revoke(sandbox) -> None:
+    with _login_client(sandbox) as client:
+        token = client.oauth2_client_credentials_tokens(
+            requested_scopes=TransferScopes.all
+        ).by_resource_server["transfer.api.globus.org"]["access_token"]
+
+        def validate() -> bool:  # as globus-cli does it
+            res = client.post("/v2/oauth2/token/validate", data={"token": token}, encoding="form")
+            return bool(res["active"])
+
+        assert validate() is True
+        client.oauth2_revoke_token(token)
+        assert validate() is False
+        assert client.oauth2_token_introspect(token)["active"] is False
