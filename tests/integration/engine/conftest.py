@@ -104,7 +104,7 @@ class World:
 
 
 @pytest.fixture
-def world(sandbox: object, globus_env: dict[str, str], tmp_path: Path) -> Iterator[World]:
+def world(sandbox: object, globus_env: dict[str, str], tmp_path: Path) -> World:
     specs = tmp_path / "specs"
     specs.mkdir()
     handle = sandbox
