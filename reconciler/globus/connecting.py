@@ -66,10 +66,15 @@ def connect(
         storage = JSONTokenStorage(token_cache) if token_cache is not None else MemoryTokenStorage()
         if token_cache is not None:
             token_cache.parent.mkdir(parents=True, exist_ok=True)
+        # The login client fetches tokens; throttling it too means every request the
+        # process makes is under the budget and counted.
+        login = globus_sdk.ConfidentialAppAuthClient(
+            client_id=credentials.client_id, client_secret=credentials.client_secret
+        )
+        _throttle(login, bucket, stats, "auth")
         app = globus_sdk.ClientApp(
             "reconciler",
-            client_id=credentials.client_id,
-            client_secret=credentials.client_secret,
+            login_client=login,
             config=globus_sdk.GlobusAppConfig(token_storage=storage, request_refresh_tokens=False),
         )
         transfer = globus_sdk.TransferClient(app=app)
