@@ -23,6 +23,7 @@ from reconciler.core.actions import (
     MakeDirectory,
     RemoveDirectory,
     RemoveMember,
+    StageData,
     UpdateRule,
 )
 from reconciler.core.plan import Plan
@@ -43,7 +44,8 @@ class ActionPort(Protocol):
     """What the executor needs from Globus; ``reconciler.globus.acting.GlobusActions``
     is the real one."""
 
-    def make_directory(self, collection_id: str, path: str) -> bool: ...
+    def make_directory(self, action: MakeDirectory) -> bool: ...
+    def stage_data(self, action: StageData) -> str: ...
     def create_rule(self, action: CreateRule) -> CreateResult: ...
     def update_rule(self, action: UpdateRule) -> None: ...
     def delete_rule(self, action: DeleteRule) -> bool: ...
@@ -124,8 +126,10 @@ def _single(action: Action, call: Callable[[], str]) -> _Node:
 
 
 def _bind_single(
-    port: ActionPort, action: DeleteRule | UpdateRule | MakeDirectory | CreateRule
+    port: ActionPort, action: DeleteRule | UpdateRule | MakeDirectory | StageData | CreateRule
 ) -> Callable[[], str]:
+    if isinstance(action, StageData):
+        return lambda: f"transfer task {port.stage_data(action)}"
     if isinstance(action, DeleteRule):
         return _bind_delete(port, action)
     if isinstance(action, UpdateRule):
@@ -142,7 +146,7 @@ def _order_directories(nodes: Sequence[_Node]) -> None:
     }
     for node in nodes:
         action = node.actions[0]
-        if isinstance(action, MakeDirectory | CreateRule):
+        if isinstance(action, MakeDirectory | StageData | CreateRule):
             parent = _deepest_planned_dir(action.collection_id, action.path, mkdirs, node)
             if parent is not None:
                 _link(parent, node)
@@ -178,9 +182,7 @@ def _bind_update(port: ActionPort, action: UpdateRule) -> Callable[[], str]:
 
 
 def _bind_mkdir(port: ActionPort, action: MakeDirectory) -> Callable[[], str]:
-    return lambda: (
-        "created" if port.make_directory(action.collection_id, action.path) else "existed"
-    )
+    return lambda: "created" if port.make_directory(action) else "existed"
 
 
 def _bind_create(port: ActionPort, action: CreateRule) -> Callable[[], str]:

@@ -20,6 +20,7 @@ from reconciler.core.actions import (
     Principal,
     RemoveDirectory,
     RemoveMember,
+    StageData,
     UpdateRule,
 )
 from reconciler.core.intent import Origin
@@ -31,6 +32,7 @@ ACTION_TYPES: dict[str, type[Action]] = {
     t.kind: t
     for t in (
         MakeDirectory,
+        StageData,
         CreateRule,
         UpdateRule,
         DeleteRule,

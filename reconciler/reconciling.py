@@ -1,5 +1,6 @@
 """One reconciliation pass, shared by ``plan``, ``apply``, ``status`` and the daemon:
-read specs, read Globus, compute the plan, and (when asked) carry it out.
+read specs, read Globus (and follow staging and downloads when a state store is
+given), compute the plan, and (when asked) carry it out, journalling every outcome.
 
 This module wires the layers together; the decisions live in ``planning`` and the
 calls in ``globus``. Functions named ``fetch_*`` and ``apply_*`` touch the network.
@@ -9,18 +10,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
+from reconciler.core.actions import Action
 from reconciler.core.intent import Intent
+from reconciler.core.lifecycle import Lifecycle
 from reconciler.core.live import LiveState
 from reconciler.core.plan import GuardPolicy, Plan
-from reconciler.executing import DEFAULT_CONCURRENCY, ApplyResult, Outcome, execute
+from reconciler.executing import DEFAULT_CONCURRENCY, ActionPort, ApplyResult, Outcome, execute
+from reconciler.following import fetch_lifecycle
 from reconciler.globus.acting import GlobusActions
 from reconciler.globus.connecting import GlobusClients
 from reconciler.globus.reading import fetch_live_state
-from reconciler.planning import RuleKey, compute_plan
+from reconciler.planning import compute_plan
+from reconciler.recording import RecordingPort
 from reconciler.spec import LoadResult, load_spec_set
+from reconciler.state import JournalEntry, StateStore
 
 
 def load_specs(paths: Sequence[Path], *, now: datetime) -> LoadResult:
@@ -34,12 +40,19 @@ def fetch_plan(
     *,
     now: datetime,
     guard: GuardPolicy | None = None,
-    consumed: frozenset[RuleKey] = frozenset(),
+    store: StateStore | None = None,
+    pass_id: str = "",
 ) -> tuple[Plan, LiveState]:
     """Read the live state (one access_list per collection, one get_group per group,
-    identity lookups) and plan against it."""
+    identity lookups), follow staging and downloads when there is a store, and plan."""
     live = fetch_live_state(clients, intent)
-    return compute_plan(intent, live, now=now, guard=guard, consumed=consumed), live
+    lifecycle = (
+        fetch_lifecycle(clients, store, intent, live, now=now, pass_id=pass_id)
+        if store is not None
+        else Lifecycle()
+    )
+    plan = compute_plan(intent, live, now=now, guard=guard, lifecycle=lifecycle)
+    return plan, live
 
 
 def apply_plan(
@@ -49,7 +62,50 @@ def apply_plan(
     concurrency: int = DEFAULT_CONCURRENCY,
     on_outcome: Callable[[Outcome], None] | None = None,
     stop: threading.Event | None = None,
+    store: StateStore | None = None,
+    pass_id: str = "",
 ) -> ApplyResult:
-    return execute(
-        plan, GlobusActions(clients), concurrency=concurrency, on_outcome=on_outcome, stop=stop
+    """Carry out ``plan``; with a store, remember what later passes need and journal
+    every outcome (who got or lost access to what, when and why)."""
+    actions = GlobusActions(clients)
+    port: ActionPort = actions
+    report = on_outcome
+    if store is not None:
+        port = RecordingPort(actions, store, clock=lambda: datetime.now(UTC))
+        report = _journalling(store, pass_id, on_outcome)
+    return execute(plan, port, concurrency=concurrency, on_outcome=report, stop=stop)
+
+
+def compute_journal_entry(outcome: Outcome, *, at: datetime, pass_id: str) -> JournalEntry:
+    action: Action = outcome.action
+    where = (
+        getattr(action, "group", None)
+        or f"{getattr(action, 'collection', '')}:{getattr(action, 'path', '')}"
     )
+    principal = getattr(action, "principal", None)
+    return JournalEntry(
+        at=at,
+        event=action.kind,
+        where=str(where),
+        principal=str(principal) if principal is not None else "",
+        reason=action.reason,
+        detail=outcome.detail,
+        pass_id=pass_id,
+        status=outcome.status,
+    )
+
+
+def _journalling(
+    store: StateStore, pass_id: str, then: Callable[[Outcome], None] | None
+) -> Callable[[Outcome], None]:
+    lock = threading.Lock()
+
+    def record(outcome: Outcome) -> None:
+        with lock:
+            store.append_journal(
+                compute_journal_entry(outcome, at=datetime.now(UTC), pass_id=pass_id)
+            )
+        if then is not None:
+            then(outcome)
+
+    return record

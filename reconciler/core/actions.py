@@ -36,6 +36,9 @@ class MakeDirectory:
     collection_id: str
     path: str
     reason: str
+    grant_directory: bool = False
+    """True for a grant's own directory (recorded, and removed at revocation when
+    cleanup applies); False for a parent made on the way (never removed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,22 @@ class RemoveDirectory:
 
 
 @dataclass(frozen=True, slots=True)
+class StageData:
+    """Copy a distribution's source into a grant's directory (checksum sync); the rule
+    is created in a later pass, once the task has succeeded."""
+
+    kind: ClassVar[str] = "stage_data"
+    collection: str
+    collection_id: str
+    principal: Principal
+    path: str
+    source_collection_id: str
+    source_path: str
+    reason: str
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AddMember:
     kind: ClassVar[str] = "add_member"
     group: str
@@ -116,6 +135,7 @@ class RemoveMember:
 
 Action = (
     MakeDirectory
+    | StageData
     | CreateRule
     | UpdateRule
     | DeleteRule

@@ -26,6 +26,7 @@ class LiveRule:
     permissions: Permissions
     expires: datetime | None
     role_id: str | None = None
+    created: datetime | None = None
 
     @property
     def is_role_derived(self) -> bool:

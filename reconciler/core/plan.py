@@ -14,6 +14,7 @@ from datetime import datetime
 
 from reconciler.core.actions import DELETIONS, Action
 from reconciler.core.intent import Origin
+from reconciler.core.lifecycle import LocatedError
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,8 @@ class Plan:
     """The earliest instant after ``now`` at which a grant or membership expires."""
     managed_rules: int = 0
     managed_members: int = 0
+    errors: tuple[LocatedError, ...] = ()
+    """Non-blocking failures to report (the rest of the plan still applies)."""
 
     @property
     def blocked(self) -> bool:

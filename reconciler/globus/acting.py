@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 
 import globus_sdk
 
-from reconciler.core.actions import CreateRule, DeleteRule, UpdateRule
+from reconciler.core.actions import CreateRule, DeleteRule, MakeDirectory, StageData, UpdateRule
 from reconciler.core.live import LiveRule
 from reconciler.errors import GlobusError
 from reconciler.globus.connecting import GlobusClients
 from reconciler.globus.reading import fetch_collection
+from reconciler.globus.tasks import fetch_submission_id, submit_staging
 from reconciler.globus.translating import translate
 
 MEMBER_BATCH = 100
@@ -50,9 +51,24 @@ class GlobusActions:
     def __init__(self, clients: GlobusClients) -> None:
         self._clients = clients
 
-    def make_directory(self, collection_id: str, path: str) -> bool:
-        """Create ``path``; True if created, False if it was already there. A missing
-        parent (removed out of band) is created first."""
+    def make_directory(self, action: MakeDirectory) -> bool:
+        """Create the directory; True if created, False if it was already there."""
+        return self._mkdir(action.collection_id, action.path)
+
+    def stage_data(self, action: StageData) -> str:
+        """Submit the staging copy under a fresh submission id. Without a state store
+        nothing remembers the id across runs; ``reconciler.recording.RecordingPort``
+        reserves it first so a retry never submits a second task."""
+        return self.submit_staging(action, self.new_submission_id())
+
+    def new_submission_id(self) -> str:
+        return fetch_submission_id(self._clients.transfer)
+
+    def submit_staging(self, action: StageData, submission_id: str) -> str:
+        return submit_staging(self._clients.transfer, action, submission_id)
+
+    def _mkdir(self, collection_id: str, path: str) -> bool:
+        """Create ``path``; a missing parent (removed out of band) is created first."""
         try:
             with _translated("transfer"):
                 self._clients.transfer.operation_mkdir(collection_id, path)
@@ -61,8 +77,8 @@ class GlobusActions:
                 return False
             parent = path.rstrip("/").rsplit("/", 1)[0] + "/"
             if err.code and "NotFound" in err.code and parent not in ("/", path):
-                self.make_directory(collection_id, parent)
-                return self.make_directory(collection_id, path)
+                self._mkdir(collection_id, parent)
+                return self._mkdir(collection_id, path)
             raise
         return True
 

@@ -40,6 +40,7 @@ def parse_rule(doc: Mapping[str, Any]) -> LiveRule:
         permissions="rw" if doc.get("permissions") == "rw" else "r",
         expires=parse_time(doc.get("expiration_date")),
         role_id=str(doc["role_id"]) if doc.get("role_id") else None,
+        created=parse_time(doc.get("create_time")),
     )
 
 

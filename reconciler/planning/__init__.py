@@ -16,12 +16,14 @@ from reconciler.core.actions import (
     MakeDirectory,
     RemoveDirectory,
     RemoveMember,
+    StageData,
     UpdateRule,
 )
 from reconciler.core.intent import Intent
+from reconciler.core.lifecycle import Lifecycle, RuleKey
 from reconciler.core.live import LiveCollection, LiveGroup, LiveState
 from reconciler.core.plan import GuardPolicy, Plan, Problem
-from reconciler.planning.desired import DesiredRule, RevokedRule, RuleKey, compute_desired
+from reconciler.planning.desired import DesiredRule, RevokedRule, compute_desired
 from reconciler.planning.fingerprint import compute_fingerprint
 from reconciler.planning.guard import compute_guard
 from reconciler.planning.members import compute_member_actions
@@ -37,8 +39,9 @@ _ORDER: dict[type, int] = {
     RemoveDirectory: 2,
     UpdateRule: 3,
     MakeDirectory: 4,
-    CreateRule: 5,
-    AddMember: 6,
+    StageData: 5,
+    CreateRule: 6,
+    AddMember: 7,
 }
 
 
@@ -48,11 +51,16 @@ def compute_plan(
     *,
     now: datetime,
     guard: GuardPolicy | None = None,
-    consumed: frozenset[RuleKey] = frozenset(),
+    lifecycle: Lifecycle | None = None,
 ) -> Plan:
+    """Everything that must change for Globus to match ``intent`` at ``now``.
+
+    ``lifecycle`` carries what the state store remembers (staging tasks, consumed
+    grants, directories made); without it, planning uses specs and live state alone."""
+    lifecycle = lifecycle or Lifecycle()
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    desired = compute_desired(intent, live.identities, now=now, consumed=consumed)
+    desired = compute_desired(intent, live.identities, now=now, consumed=lifecycle.consumed)
     problems: list[Problem] = list(desired.problems)
     notes: list[str] = list(desired.notes)
     actions: list[Action] = []
@@ -77,9 +85,15 @@ def compute_plan(
             )
             found = LiveCollection(collection.id, ())
         rule_plan = compute_rule_actions(
-            collection, found, wanted[collection.id], revoked[collection.id]
+            collection,
+            found,
+            wanted[collection.id],
+            revoked[collection.id],
+            lifecycle=lifecycle,
+            now=now,
         )
         actions.extend(rule_plan.actions)
+        notes.extend(rule_plan.notes)
         managed_rules += rule_plan.managed
 
     for group in intent.groups:
@@ -109,4 +123,5 @@ def compute_plan(
         next_expiry=desired.next_expiry,
         managed_rules=managed_rules,
         managed_members=managed_members,
+        errors=lifecycle.errors,
     )

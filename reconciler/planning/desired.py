@@ -12,12 +12,10 @@ from datetime import datetime
 
 from reconciler.core.actions import Principal
 from reconciler.core.intent import GrantIntent, Intent, MembershipIntent, Origin
+from reconciler.core.lifecycle import RuleKey
 from reconciler.core.live import Identity
 from reconciler.core.plan import Problem
 from reconciler.planning.paths import format_instant
-
-RuleKey = tuple[str, str, str, str]
-"""(collection id, principal type, principal id, path): what Globus keeps unique."""
 
 
 @dataclass(frozen=True, slots=True)

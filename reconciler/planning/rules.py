@@ -18,11 +18,13 @@ from reconciler.core.actions import (
     MakeDirectory,
     Principal,
     RemoveDirectory,
+    StageData,
     UpdateRule,
 )
 from reconciler.core.intent import CollectionIntent
+from reconciler.core.lifecycle import Lifecycle, RuleKey, Staging
 from reconciler.core.live import LiveCollection, LiveRule
-from reconciler.planning.desired import DesiredRule, RevokedRule, RuleKey
+from reconciler.planning.desired import DesiredRule, RevokedRule
 from reconciler.planning.paths import (
     ancestors_between,
     format_instant,
@@ -35,6 +37,7 @@ from reconciler.planning.paths import (
 class RulePlan:
     actions: tuple[Action, ...]
     managed: int
+    notes: tuple[str, ...] = ()
 
 
 def owned_rules(collection: CollectionIntent, live: LiveCollection) -> tuple[LiveRule, ...]:
@@ -57,8 +60,11 @@ def compute_rule_actions(
     live: LiveCollection,
     wanted: Mapping[RuleKey, DesiredRule],
     revoked: Mapping[RuleKey, RevokedRule],
+    *,
+    lifecycle: Lifecycle,
+    now: datetime,
 ) -> RulePlan:
-    """Creates, updates, deletes and directory changes for one collection;
+    """Creates, updates, deletes, staging and directory changes for one collection;
     ``wanted`` and ``revoked`` hold this collection's entries only."""
     owned = owned_rules(collection, live)
     live_by_key: dict[RuleKey, LiveRule] = {
@@ -66,36 +72,106 @@ def compute_rule_actions(
     }
     updates: list[UpdateRule] = []
     to_create: list[DesiredRule] = []
+    to_stage: list[DesiredRule] = []
+    notes: list[str] = []
     for key, rule in wanted.items():
         current = live_by_key.get(key)
         if current is None:
-            to_create.append(rule)
+            step = compute_staging_step(rule, lifecycle.stagings.get(key), now)
+            if step == "create":
+                to_create.append(rule)
+            elif step == "stage":
+                to_stage.append(rule)
+            else:
+                notes.append(step)
         elif current.id is not None and (
             current.permissions != rule.grant.permissions
             or not same_instant(current.expires, rule.grant.expires)
         ):
             updates.append(_update(collection, current, rule))
     to_create.sort(key=lambda r: r.key)
+    to_stage.sort(key=lambda r: r.key)
     updates.sort(key=lambda u: (u.path, u.principal.id))
 
     deletes: list[DeleteRule] = []
-    cleaned: list[tuple[LiveRule, bool]] = []
+    cleaned: dict[str, tuple[bool, str]] = {}
     for key, current in live_by_key.items():
         if key in wanted or current.id is None:
             continue
         gone = revoked.get(key)
         deletes.append(_delete(collection, current, gone))
         if gone.grant.cleanup if gone else collection.cleanup:
-            cleaned.append((current, gone is None))
+            cleaned[current.path] = (gone is None, "cleanup of the revoked rule's directory")
     deletes.sort(key=lambda d: (d.path, d.principal.id))
+    cleaned.update(_absent_rule_cleanups(collection, live_by_key, revoked, lifecycle))
 
     actions: list[Action] = [*deletes, *updates]
     if cleaned:
         kept_paths = [rule.path for rule in wanted.values()]
+        kept_paths += [r.path for k, r in live_by_key.items() if k in wanted]
         actions.extend(_directory_removals(collection, cleaned, kept_paths))
-    actions.extend(_directories_for(collection, to_create, live.rules))
+    made = {path for cid, path in lifecycle.made_directories if cid == collection.id}
+    actions.extend(_directories_for(collection, [*to_stage, *to_create], live.rules, made))
+    actions.extend(_stage(collection, rule) for rule in to_stage)
     actions.extend(_create(collection, rule) for rule in to_create)
-    return RulePlan(tuple(actions), managed=len(owned))
+    return RulePlan(tuple(actions), managed=len(owned), notes=tuple(notes))
+
+
+def compute_staging_step(rule: DesiredRule, staging: Staging | None, now: datetime) -> str:
+    """``"create"`` the rule, ``"stage"`` the data first, or a note saying why neither
+    happens in this pass. A grant with a source gets its rule only after its staging
+    task succeeded, so nobody is notified of an empty directory."""
+    source = rule.grant.stage
+    if source is None:
+        return "create"
+    if staging is None or not staging.same_source(source.collection_id, source.path):
+        return "stage"
+    if staging.status == "succeeded":
+        return "create"
+    if staging.status == "submitted":
+        return f"{rule.grant.origin}: waiting for staging task {staging.task_id} into {rule.path}"
+    if (
+        staging.status == "failed"
+        and staging.next_attempt is not None
+        and now < staging.next_attempt
+    ):
+        return (
+            f"{rule.grant.origin}: staging into {rule.path} failed ({staging.error}); "
+            f"attempt {staging.attempts + 1} after {format_instant(staging.next_attempt)}"
+        )
+    return "stage"
+
+
+def _absent_rule_cleanups(
+    collection: CollectionIntent,
+    live_by_key: Mapping[RuleKey, LiveRule],
+    revoked: Mapping[RuleKey, RevokedRule],
+    lifecycle: Lifecycle,
+) -> dict[str, tuple[bool, str]]:
+    """Directories the reconciler made for grants now revoked whose rule is already
+    gone (Globus may drop a rule at its expiry): still cleaned up, from the store."""
+    out: dict[str, tuple[bool, str]] = {}
+    for key, gone in revoked.items():
+        if key in live_by_key or not gone.grant.cleanup:
+            continue
+        if (collection.id, gone.path) in lifecycle.made_directories:
+            out[gone.path] = (False, "cleanup of the revoked grant's directory (rule already gone)")
+    return out
+
+
+def _stage(collection: CollectionIntent, rule: DesiredRule) -> StageData:
+    source = rule.grant.stage
+    assert source is not None
+    return StageData(
+        collection=collection.name,
+        collection_id=collection.id,
+        principal=rule.principal,
+        path=rule.path,
+        source_collection_id=source.collection_id,
+        source_path=source.path,
+        reason=f"distribution {rule.grant.distribution!r} stages its data before granting",
+        origin=rule.grant.origin,
+    )
 
 
 def _delete(
@@ -156,7 +232,10 @@ def _create(collection: CollectionIntent, rule: DesiredRule) -> CreateRule:
 
 
 def _directories_for(
-    collection: CollectionIntent, to_create: Iterable[DesiredRule], live_rules: Iterable[LiveRule]
+    collection: CollectionIntent,
+    to_create: Iterable[DesiredRule],
+    live_rules: Iterable[LiveRule],
+    made: set[str],
 ) -> list[MakeDirectory]:
     """Directories to make before new rules, parents first; a directory that holds or
     contains a live rule's path is known to exist and costs no call."""
@@ -164,6 +243,8 @@ def _directories_for(
     if not to_create:
         return []
     known = {collection.root}
+    for path in made:
+        known.update(self_and_ancestors(path))
     for live_rule in live_rules:
         known.update(self_and_ancestors(live_rule.path))
     needed: dict[str, str] = {}
@@ -180,6 +261,7 @@ def _directories_for(
             reason="the grant's directory must exist before its rule"
             if needed[path] == path
             else f"parent of {needed[path]}",
+            grant_directory=needed[path] == path,
         )
         for path in ordered
     ]
@@ -187,26 +269,21 @@ def _directories_for(
 
 def _directory_removals(
     collection: CollectionIntent,
-    deleted: Iterable[tuple[LiveRule, bool]],
+    cleaned: Mapping[str, tuple[bool, str]],
     kept_paths: list[str],
 ) -> list[RemoveDirectory]:
     """A revoked rule's own directory goes, unless a rule that stays uses it or
     something below it; never the root, never outside it."""
     # A directory is in use when it is a kept path or an ancestor of one.
     in_use = {ancestor for kept in kept_paths for ancestor in self_and_ancestors(kept)}
-    out: dict[str, RemoveDirectory] = {}
-    for rule, pruned in deleted:
-        path = rule.path
-        if not is_strictly_under(path, collection.root) or path in in_use:
-            continue
-        out.setdefault(
-            path,
-            RemoveDirectory(
-                collection=collection.name,
-                collection_id=collection.id,
-                path=path,
-                reason="cleanup of the revoked rule's directory",
-                pruned=pruned,
-            ),
+    return [
+        RemoveDirectory(
+            collection=collection.name,
+            collection_id=collection.id,
+            path=path,
+            reason=cleaned[path][1],
+            pruned=cleaned[path][0],
         )
-    return [out[p] for p in sorted(out)]
+        for path in sorted(cleaned)
+        if is_strictly_under(path, collection.root) and path not in in_use
+    ]

@@ -12,11 +12,13 @@ from reconciler.core.actions import (
     MakeDirectory,
     RemoveDirectory,
     RemoveMember,
+    StageData,
     UpdateRule,
 )
 
 SYMBOL: dict[str, str] = {
     "make_directory": "+",
+    "stage_data": "+",
     "create_rule": "+",
     "update_rule": "~",
     "delete_rule": "-",
@@ -27,6 +29,7 @@ SYMBOL: dict[str, str] = {
 
 TITLE: dict[str, str] = {
     "make_directory": "make directory",
+    "stage_data": "stage data",
     "create_rule": "create rule",
     "update_rule": "update rule",
     "delete_rule": "delete rule",
@@ -62,6 +65,11 @@ def describe(action: Action) -> str:
     """What the action does, without its reason."""
     if isinstance(action, MakeDirectory | RemoveDirectory):
         return f"{action.collection}:{action.path}"
+    if isinstance(action, StageData):
+        return (
+            f"{action.collection}:{action.path} from "
+            f"{action.source_collection_id}:{action.source_path} for {action.principal}"
+        )
     if isinstance(action, CreateRule):
         notify = f", notify {action.notify_email}" if action.notify_email else ""
         return (

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from reconciler.core.actions import CreateRule, DeleteRule, UpdateRule
+from reconciler.core.actions import CreateRule, DeleteRule, MakeDirectory, StageData, UpdateRule
 from reconciler.errors import GlobusError
 
 
@@ -31,7 +31,8 @@ class FakePort:
         if path in self.fail_paths:
             raise GlobusError("injected", service="transfer", http_status=500, retryable=True)
 
-    def make_directory(self, collection_id: str, path: str) -> bool:
+    def make_directory(self, action: MakeDirectory) -> bool:
+        collection_id, path = action.collection_id, action.path
         with self.lock:
             self.calls.append(f"mkdir {path}")
             self._check(path)
@@ -41,6 +42,12 @@ class FakePort:
             created = (collection_id, path) not in self.directories
             self.directories.add((collection_id, path))
             return created
+
+    def stage_data(self, action: StageData) -> str:
+        with self.lock:
+            self.calls.append(f"stage {action.path}")
+            self._check(action.path)
+            return f"task-{action.path}"
 
     def create_rule(self, action: CreateRule) -> Created:
         with self.lock:

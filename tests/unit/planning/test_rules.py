@@ -13,6 +13,7 @@ from reconciler.core.actions import (
     RemoveDirectory,
     UpdateRule,
 )
+from reconciler.core.lifecycle import Lifecycle
 from reconciler.planning import compute_plan
 from tests.unit.planning.builders import (
     ADMIN_ROLE,
@@ -213,12 +214,13 @@ def test_same_identity_by_name_and_uuid_with_different_terms_is_a_problem() -> N
 def test_consumed_grant_is_revoked_and_never_recreated() -> None:
     key = (COLL, "identity", ALICE, f"/disthome/{ALICE}/")
     existing = rule(ALICE, f"/disthome/{ALICE}/", expires=NOW + timedelta(days=30))
+    consumed = Lifecycle(consumed=frozenset({key}))
     plan = compute_plan(
-        intent((grant(),)), live((ADMIN_ROLE, existing)), now=NOW, consumed=frozenset({key})
+        intent((grant(),)), live((ADMIN_ROLE, existing)), now=NOW, lifecycle=consumed
     )
     assert [a.kind for a in plan.actions] == ["delete_rule", "remove_directory"]
     assert "consumed" in plan.actions[0].reason
-    again = compute_plan(intent((grant(),)), live(), now=NOW, consumed=frozenset({key}))
+    again = compute_plan(intent((grant(),)), live(), now=NOW, lifecycle=consumed)
     assert again.actions == ()
 
 

@@ -1,0 +1,64 @@
+"""What the reconciler remembers about data around grants, as plain values for planning:
+staging tasks, consumed (downloaded) grants, and directories it made.
+
+These facts cannot be derived from specs and live state alone; they come from the state
+store (``reconciler.state``). Losing them is safe in the ways docs/lifecycle.md explains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from reconciler.core.intent import Origin
+
+RuleKey = tuple[str, str, str, str]
+"""(collection id, principal type, principal id, path): what Globus keeps unique."""
+
+StagingStatus = Literal["submitting", "submitted", "succeeded", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class LocatedError:
+    message: str
+    origin: Origin | None = None
+
+    def __str__(self) -> str:
+        return f"{self.origin}: {self.message}" if self.origin else self.message
+
+
+@dataclass(frozen=True, slots=True)
+class Staging:
+    """The staging of one grant's directory from a source.
+
+    ``submitting``: a submission id is reserved, the task may or may not exist (resubmit
+    with the same id: Globus runs it once). ``failed``: retried from ``next_attempt``.
+    """
+
+    key: RuleKey
+    source_collection_id: str
+    source_path: str
+    status: StagingStatus
+    submission_id: str | None = None
+    task_id: str | None = None
+    attempts: int = 0
+    next_attempt: datetime | None = None
+    error: str | None = None
+
+    def same_source(self, collection_id: str, path: str) -> bool:
+        return (self.source_collection_id, self.source_path) == (collection_id, path)
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    stagings: Mapping[RuleKey, Staging] = field(default_factory=dict)
+    consumed: frozenset[RuleKey] = frozenset()
+    errors: tuple[LocatedError, ...] = ()
+    """Grant-level failures found while following data (e.g. no activity monitor role):
+    reported, not blocking, so the rest of the pass still converges."""
+    made_directories: frozenset[tuple[str, str]] = frozenset()
+    """(collection id, path) of grant directories the reconciler made and has not yet
+    removed: known to exist, and eligible for cleanup even if Globus already dropped
+    the rule at its expiry."""

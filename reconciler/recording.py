@@ -1,0 +1,71 @@
+"""An ActionPort that remembers: it wraps the Globus port and writes to the state store
+what later passes need (directories made, staging submissions) before or after each
+call, so a crash at any point leaves the store telling the truth or less than it.
+
+Staging is reserved before it is submitted: the submission id is stored first, and a
+retry (same pass, next pass, or another process) submits under the same id, which
+Globus runs once. No duplicate task, even across a crash between submit and record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from reconciler.core.actions import CreateRule, DeleteRule, MakeDirectory, StageData, UpdateRule
+from reconciler.executing import ActionPort, CreateResult
+from reconciler.state import StateStore
+
+
+class StagingPort(ActionPort, Protocol):
+    def new_submission_id(self) -> str: ...
+    def submit_staging(self, action: StageData, submission_id: str) -> str: ...
+
+
+class RecordingPort:
+    def __init__(
+        self, inner: StagingPort, store: StateStore, *, clock: Callable[[], datetime]
+    ) -> None:
+        self._inner = inner
+        self._store = store
+        self._clock = clock
+
+    def make_directory(self, action: MakeDirectory) -> bool:
+        created = self._inner.make_directory(action)
+        if created and action.grant_directory:
+            self._store.record_made_directory(action.collection_id, action.path, now=self._clock())
+        return created
+
+    def stage_data(self, action: StageData) -> str:
+        key = (action.collection_id, action.principal.type, action.principal.id, action.path)
+        submission_id = self._store.reserve_staging(
+            key,
+            action.source_collection_id,
+            action.source_path,
+            self._inner.new_submission_id(),
+            now=self._clock(),
+        )
+        task_id = self._inner.submit_staging(action, submission_id)
+        self._store.record_staging(key, "submitted", task_id=task_id, now=self._clock())
+        return task_id
+
+    def create_rule(self, action: CreateRule) -> CreateResult:
+        return self._inner.create_rule(action)
+
+    def update_rule(self, action: UpdateRule) -> None:
+        self._inner.update_rule(action)
+
+    def delete_rule(self, action: DeleteRule) -> bool:
+        return self._inner.delete_rule(action)
+
+    def remove_directories(self, collection_id: str, paths: Sequence[str]) -> str:
+        task_id = self._inner.remove_directories(collection_id, paths)
+        for path in paths:
+            self._store.forget_directory(collection_id, path)
+        return task_id
+
+    def change_members(
+        self, group_id: str, *, add: Sequence[str], remove: Sequence[str]
+    ) -> Mapping[str, str | None]:
+        return self._inner.change_members(group_id, add=add, remove=remove)

@@ -1,0 +1,119 @@
+"""The daemon process wiring, on real signals and a real notify socket. The specs are
+invalid on purpose, so passes never reach Globus and the test needs no sandbox."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.core.intent import Intent
+from reconciler.credentials import ClientCredentials
+from reconciler.daemon.notifying import SystemdNotifier
+from reconciler.daemon.passes import PassSettings
+from reconciler.daemon.scheduling import Schedule
+from reconciler.daemon.service import Daemon, DaemonConfig
+from reconciler.globus.connecting import GlobusClients, connect
+
+
+class OfflineTarget:
+    """Real (unused) clients: with invalid specs a pass stops before any Globus call."""
+
+    def __init__(self) -> None:
+        self.clients: GlobusClients = connect(ClientCredentials("client", "secret"))
+        self.seeded: list[Intent] = []
+
+    def seed(self, intent: Intent) -> None:
+        self.seeded.append(intent)
+
+
+@pytest.fixture
+def notify_socket(tmp_path: Path) -> Iterator[tuple[str, socket.socket]]:
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(10)
+    yield path, sock
+    sock.close()
+
+
+def receive(sock: socket.socket) -> dict[str, str]:
+    data = sock.recv(4096).decode()
+    return dict(line.split("=", 1) for line in data.split("\n"))
+
+
+def test_signals_drive_the_daemon_and_systemd_hears_about_it(
+    tmp_path: Path, notify_socket: tuple[str, socket.socket], events: list[dict[str, Any]]
+) -> None:
+    path, sock = notify_socket
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "bad.yaml").write_text("collections: [this is not a mapping\n")
+    target = OfflineTarget()
+    daemon = Daemon(
+        DaemonConfig(
+            settings=PassSettings(paths=(specs,)),
+            schedule=Schedule(resync=3600.0),
+            suspend_file=tmp_path / "suspended",
+            metrics_address="127.0.0.1:0",
+            watch=False,
+        ),
+        target,
+        notifier=SystemdNotifier(path),
+        environ={"WATCHDOG_USEC": "40000", "WATCHDOG_PID": str(os.getpid())},
+    )
+    received: list[dict[str, str]] = []
+    metrics_text: list[str] = []
+
+    def until(predicate: Any) -> dict[str, str]:
+        while True:
+            message = receive(sock)
+            received.append(message)
+            if predicate(message):
+                return message
+
+    def operator() -> None:
+        try:
+            ready = until(lambda m: m.get("READY") == "1")
+            assert "invalid_spec" in ready["STATUS"]
+            until(lambda m: m.get("WATCHDOG") == "1")
+            os.kill(os.getpid(), signal.SIGHUP)
+            until(lambda m: "STATUS" in m and "invalid_spec" in m["STATUS"])
+            os.kill(os.getpid(), signal.SIGUSR1)
+            until(lambda m: "suspended" in m.get("STATUS", ""))
+            os.kill(os.getpid(), signal.SIGUSR2)
+            until(lambda m: "invalid_spec" in m.get("STATUS", ""))
+            assert daemon.server is not None
+            with urllib.request.urlopen(daemon.server.url + "/metrics", timeout=5) as response:
+                metrics_text.append(response.read().decode())
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = signal.getsignal(signal.SIGTERM)
+    helper = threading.Thread(target=operator)
+    helper.start()
+    assert daemon.run() == 0
+    helper.join(timeout=10)
+    assert signal.getsignal(signal.SIGTERM) is previous  # handlers restored
+    until(lambda m: m.get("STOPPING") == "1")
+    target.clients.close()
+
+    names = [e["event"] for e in events]
+    assert names.count("pass_started") == 3  # start, SIGHUP, resume: never while suspended
+    assert names.count("spec_invalid") == 3
+    assert "stop_requested" in names
+    assert names[-1] == "daemon_stopped"
+    invalid = next(e for e in events if e["event"] == "spec_invalid")
+    assert invalid["diagnostics"][0].startswith(f"{specs / 'bad.yaml'}:")
+    assert target.seeded == []  # no valid intent ever: nothing seeded, nothing planned
+    text = metrics_text[0]
+    assert 'reconciler_passes_total{result="invalid_spec"} 3.0' in text
+    assert 'reconciler_passes_total{result="suspended"} 1.0' in text
+    assert "reconciler_spec_valid 0.0" in text
