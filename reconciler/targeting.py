@@ -17,6 +17,7 @@ from reconciler.globus.connecting import DEFAULT_RATE, GlobusClients, connect
 from reconciler.sandbox.control_client import SandboxControl
 from reconciler.sandbox.embedded import sandbox_service_env, start_sandbox
 from reconciler.sandbox.seeding import seed_from_intent
+from reconciler.state import StateStore, open_store
 
 STATE_DIR_ENV = "RECONCILER_STATE_DIR"
 
@@ -39,12 +40,22 @@ class TargetOptions:
     sandbox: bool = False
     secret_file: Path | None = None
     rate: float = DEFAULT_RATE
+    state_db: Path | None = None
+
+
+def state_db_path(options: TargetOptions) -> Path:
+    """The state store: ``--state-db``, else ``state.db`` in the state directory, or
+    ``sandbox-state.db`` for the sandbox, so sandbox facts never mix with production."""
+    if options.state_db is not None:
+        return options.state_db
+    return state_dir() / ("sandbox-state.db" if options.sandbox else "state.db")
 
 
 @dataclass
 class Target:
     clients: GlobusClients
     sandbox_url: str | None
+    store: StateStore
 
     def seed(self, intent: Intent) -> None:
         """In sandbox mode, make the collections, groups and identities the specs
@@ -57,20 +68,24 @@ class Target:
 def open_target(options: TargetOptions) -> Iterator[Target]:
     if not options.sandbox:
         credentials = load_credentials(secret_file=options.secret_file)
+        store = open_store(state_db_path(options))
         clients = connect(credentials, rate=options.rate, token_cache=state_dir() / "tokens.json")
         try:
-            yield Target(clients, None)
+            yield Target(clients, None, store)
         finally:
             clients.close()
+            store.close()
         return
     url = os.environ.get("RECONCILER_SANDBOX_URL")
     running = None if url else start_sandbox(sandbox_db_path())
     url = url or running.url  # type: ignore[union-attr]
     os.environ.update(sandbox_service_env(url))
     clients = connect(sandbox_credentials(), rate=options.rate)
+    store = open_store(state_db_path(options))
     try:
-        yield Target(clients, url)
+        yield Target(clients, url, store)
     finally:
         clients.close()
+        store.close()
         if running is not None:
             running.stop()

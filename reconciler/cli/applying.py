@@ -77,6 +77,7 @@ def plan_command(
     sandbox: bool,
     client_secret_file: Path | None,
     rate: float,
+    state_db: Path | None,
     now_text: str | None,
     max_deletions: int,
     max_deletion_fraction: float,
@@ -89,9 +90,9 @@ def plan_command(
     now = parse_now(now_text)
     intent = _load_intent(paths, now)
     guard = make_guard(max_deletions, max_deletion_fraction, allow_mass_deletion)
-    with open_target(make_target(sandbox, client_secret_file, rate)) as target:
+    with open_target(make_target(sandbox, client_secret_file, rate, state_db)) as target:
         target.seed(intent)
-        plan, _live = fetch_plan(target.clients, intent, now=now, guard=guard)
+        plan, _live = fetch_plan(target.clients, intent, now=now, guard=guard, store=target.store)
     if output == "json":
         click.echo(render_plan_json(plan), nl=False)
     elif output == "markdown":
@@ -148,6 +149,7 @@ def apply_command(
     sandbox: bool,
     client_secret_file: Path | None,
     rate: float,
+    state_db: Path | None,
     now_text: str | None,
     max_deletions: int,
     max_deletion_fraction: float,
@@ -161,9 +163,9 @@ def apply_command(
     intent = _load_intent(paths, now)
     guard = make_guard(max_deletions, max_deletion_fraction, allow_mass_deletion)
     style = styler(sys.stdout.isatty())
-    with open_target(make_target(sandbox, client_secret_file, rate)) as target:
+    with open_target(make_target(sandbox, client_secret_file, rate, state_db)) as target:
         target.seed(intent)
-        plan, _live = fetch_plan(target.clients, intent, now=now, guard=guard)
+        plan, _live = fetch_plan(target.clients, intent, now=now, guard=guard, store=target.store)
         if plan_file is not None:
             plan = _saved_plan(plan_file, current=plan)
         click.echo(render_plan_text(plan, style=style))
@@ -181,6 +183,7 @@ def apply_command(
             plan,
             concurrency=concurrency,
             on_outcome=_progress_printer(len(plan.actions)),
+            store=target.store,
         )
     click.echo(render_result_text(result, style=style))
     if not result.ok:
@@ -212,15 +215,16 @@ def status_command(
     sandbox: bool,
     client_secret_file: Path | None,
     rate: float,
+    state_db: Path | None,
     now_text: str | None,
     output: str,
 ) -> None:
     """Show managed rules and memberships with the time they have left."""
     now = parse_now(now_text)
     intent = _load_intent(paths, now)
-    with open_target(make_target(sandbox, client_secret_file, rate)) as target:
+    with open_target(make_target(sandbox, client_secret_file, rate, state_db)) as target:
         target.seed(intent)
-        plan, live = fetch_plan(target.clients, intent, now=now)
+        plan, live = fetch_plan(target.clients, intent, now=now, store=target.store)
     if output == "json":
         click.echo(render_status_json(intent, live, plan), nl=False)
     else:

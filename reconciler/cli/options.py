@@ -48,6 +48,13 @@ def target_options(func: F) -> F:
         show_default=True,
         help="Most Globus requests per second, retries included.",
     )(func)
+    func = click.option(
+        "--state-db",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="The state store (staging, downloads, journal); default: state.db in "
+        "$RECONCILER_STATE_DIR, $STATE_DIRECTORY or .reconciler/ (sandbox-state.db with "
+        "--sandbox).",
+    )(func)
     return click.option(
         "--now",
         "now_text",
@@ -86,8 +93,12 @@ def make_guard(max_deletions: int, max_deletion_fraction: float, allow: bool) ->
     )
 
 
-def make_target(sandbox: bool, client_secret_file: Path | None, rate: float) -> TargetOptions:
-    return TargetOptions(sandbox=sandbox, secret_file=client_secret_file, rate=rate)
+def make_target(
+    sandbox: bool, client_secret_file: Path | None, rate: float, state_db: Path | None = None
+) -> TargetOptions:
+    return TargetOptions(
+        sandbox=sandbox, secret_file=client_secret_file, rate=rate, state_db=state_db
+    )
 
 
 def parse_now(text: str | None) -> datetime:

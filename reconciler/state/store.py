@@ -6,6 +6,7 @@ processes never submit two tasks for one staging.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -70,6 +71,7 @@ def _time(text: str | None) -> datetime | None:
 class StateStore:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = threading.RLock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
@@ -86,18 +88,25 @@ class StateStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        """One write transaction; the lock serializes the executor's threads on this
+        connection, and BEGIN IMMEDIATE serializes processes on the file."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: tuple[object, ...] | list[object] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
 
     # --- what planning reads -------------------------------------------------------
     def load_lifecycle(self) -> Lifecycle:
         stagings = {}
-        for row in self._conn.execute("SELECT * FROM stagings"):
+        for row in self._query("SELECT * FROM stagings"):
             key = decode_key(row["key"])
             stagings[key] = Staging(
                 key=key,
@@ -110,12 +119,10 @@ class StateStore:
                 next_attempt=_time(row["next_attempt"]),
                 error=row["error"],
             )
-        consumed = frozenset(
-            decode_key(r["key"]) for r in self._conn.execute("SELECT key FROM consumed")
-        )
+        consumed = frozenset(decode_key(r["key"]) for r in self._query("SELECT key FROM consumed"))
         made = frozenset(
             (r["collection_id"], r["path"])
-            for r in self._conn.execute("SELECT collection_id, path FROM made_directories")
+            for r in self._query("SELECT collection_id, path FROM made_directories")
         )
         return Lifecycle(stagings=stagings, consumed=consumed, made_directories=made)
 
@@ -199,7 +206,7 @@ class StateStore:
             )
 
     def downloaded_files(self, key: RuleKey) -> set[str]:
-        rows = self._conn.execute("SELECT file FROM downloads WHERE key = ?", (encode_key(key),))
+        rows = self._query("SELECT file FROM downloads WHERE key = ?", (encode_key(key),))
         return {str(r["file"]) for r in rows}
 
     def add_downloaded_files(self, key: RuleKey, files: Iterable[str]) -> None:
@@ -210,10 +217,7 @@ class StateStore:
             )
 
     def seen_download_task(self, task_id: str) -> bool:
-        row = self._conn.execute(
-            "SELECT 1 FROM download_tasks WHERE task_id = ?", (task_id,)
-        ).fetchone()
-        return row is not None
+        return bool(self._query("SELECT 1 FROM download_tasks WHERE task_id = ?", (task_id,)))
 
     def mark_download_task(self, collection_id: str, task_id: str) -> None:
         with self._write() as conn:
@@ -223,10 +227,10 @@ class StateStore:
             )
 
     def download_watermark(self, collection_id: str) -> datetime | None:
-        row = self._conn.execute(
+        rows = self._query(
             "SELECT checked_until FROM watermarks WHERE collection_id = ?", (collection_id,)
-        ).fetchone()
-        return _time(row["checked_until"]) if row else None
+        )
+        return _time(rows[0]["checked_until"]) if rows else None
 
     def set_download_watermark(self, collection_id: str, until: datetime) -> None:
         with self._write() as conn:
@@ -287,7 +291,7 @@ class StateStore:
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         sql += " ORDER BY seq"
-        rows = self._conn.execute(sql, params).fetchall()
+        rows = self._query(sql, params)
         if query.limit is not None:
             rows = rows[-query.limit :]
         return [

@@ -95,8 +95,16 @@ def sandbox(tmp_path: Path) -> Iterator[SandboxHandle]:
 
 
 @pytest.fixture
-def globus_env(sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = {**sandbox_service_env(sandbox.url), "RECONCILER_SANDBOX_URL": sandbox.url}
+def globus_env(
+    sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> dict[str, str]:
+    # A state directory of the test's own: the state store must never be shared
+    # between tests (nor written into the working directory).
+    env = {
+        **sandbox_service_env(sandbox.url),
+        "RECONCILER_SANDBOX_URL": sandbox.url,
+        "RECONCILER_STATE_DIR": str(tmp_path / "state"),
+    }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("GLOBUS_SDK_ENVIRONMENT", raising=False)

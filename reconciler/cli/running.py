@@ -1,0 +1,180 @@
+"""``reconciler run``: the daemon. Parses options, configures logging, opens the target
+(starting an in-process sandbox on port 8765 with ``--sandbox``) and hands over to
+``reconciler.daemon.service``. Exit code 0 after a clean stop (SIGTERM/SIGINT), 1 when
+it cannot start (bad options, no credentials, metrics port taken).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+import structlog
+
+from reconciler.cli.options import (
+    fail,
+    guard_options,
+    make_guard,
+    make_target,
+    paths_or_default,
+    reported,
+    spec_paths,
+    target_options,
+)
+from reconciler.daemon.passes import PassSettings
+from reconciler.daemon.scheduling import Schedule
+from reconciler.daemon.service import Daemon, DaemonConfig
+from reconciler.daemon.serving import DEFAULT_METRICS_ADDRESS, compute_bind_address
+from reconciler.logs import configure_logging
+from reconciler.sandbox.embedded import start_sandbox
+from reconciler.sandbox.store import resolve_db_path
+from reconciler.targeting import open_target, state_dir
+
+SANDBOX_URL_ENV = "RECONCILER_SANDBOX_URL"
+SANDBOX_PORT = 8765
+"""Where ``run --sandbox`` serves its in-process sandbox, so that
+``RECONCILER_SANDBOX_URL=http://127.0.0.1:8765 reconciler sandbox show`` finds it."""
+
+log = structlog.get_logger("reconciler.daemon")
+
+
+@contextmanager
+def _sandbox_for_run(enabled: bool) -> Iterator[None]:
+    """With ``--sandbox`` and no ``$RECONCILER_SANDBOX_URL``: serve the sandbox in this
+    process on the fixed port (a free one if it is taken) and point the target at it."""
+    if not enabled or os.environ.get(SANDBOX_URL_ENV):
+        yield
+        return
+    db_path = resolve_db_path()
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        running = start_sandbox(db_path, port=SANDBOX_PORT)
+    except OSError as err:
+        log.warning("sandbox_port_taken", port=SANDBOX_PORT, error=err.strerror or str(err))
+        running = start_sandbox(db_path, port=0)
+    os.environ[SANDBOX_URL_ENV] = running.url
+    log.info(
+        "sandbox_started",
+        url=running.url,
+        db=str(db_path),
+        inspect=f"{SANDBOX_URL_ENV}={running.url} reconciler sandbox show",
+    )
+    try:
+        yield
+    finally:
+        os.environ.pop(SANDBOX_URL_ENV, None)
+        running.stop()
+
+
+@click.command("run")
+@spec_paths
+@target_options
+@guard_options
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Actions in flight at once (all share the --rate budget).",
+)
+@click.option(
+    "--resync",
+    type=click.FloatRange(min=1.0),
+    default=300.0,
+    show_default=True,
+    envvar="RECONCILER_RESYNC",
+    show_envvar=True,
+    metavar="SECONDS",
+    help="Re-check Globus against drift this often (varied by up to 10%).",
+)
+@click.option(
+    "--suspend-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="RECONCILER_SUSPEND_FILE",
+    show_envvar=True,
+    help="While this file exists no pass runs [default: <state dir>/suspended].",
+)
+@click.option(
+    "--metrics-address",
+    default=DEFAULT_METRICS_ADDRESS,
+    show_default=True,
+    envvar="RECONCILER_METRICS_ADDRESS",
+    show_envvar=True,
+    metavar="HOST:PORT",
+    help="Serve /metrics, /healthz and /readyz here; '' or 'off' serves nothing.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "json", "console"]),
+    default="auto",
+    show_default=True,
+    envvar="RECONCILER_LOG_FORMAT",
+    show_envvar=True,
+    help="auto: readable on a terminal, JSON lines otherwise (journald).",
+)
+@click.option(
+    "--no-watch",
+    is_flag=True,
+    help="Do not watch the spec files; rely on the resync timer and SIGHUP.",
+)
+@reported
+def run_command(
+    *,
+    paths: tuple[Path, ...],
+    sandbox: bool,
+    client_secret_file: Path | None,
+    rate: float,
+    state_db: Path | None,
+    now_text: str | None,
+    max_deletions: int,
+    max_deletion_fraction: float,
+    allow_mass_deletion: bool,
+    concurrency: int,
+    resync: float,
+    suspend_file: Path | None,
+    metrics_address: str,
+    log_format: str,
+    no_watch: bool,
+) -> None:
+    """Keep Globus matching the specs: a pass on every spec change, every --resync
+    seconds against drift, and exactly at each expiry. SIGHUP runs a pass now;
+    SIGUSR1/SIGUSR2 suspend and resume; SIGTERM finishes the actions in flight and exits.
+    """
+    if now_text:
+        fail("--now is for plan and apply; the daemon always runs on the current time")
+    if metrics_address.strip().lower() in ("", "off", "none"):
+        metrics_address = ""
+    else:
+        try:
+            compute_bind_address(metrics_address)
+        except ValueError as err:
+            fail(f"--metrics-address: {err}")
+    configure_logging(as_json={"auto": None, "json": True, "console": False}[log_format])
+    config = DaemonConfig(
+        settings=PassSettings(
+            paths=tuple(paths_or_default(paths)),
+            guard=make_guard(max_deletions, max_deletion_fraction, allow_mass_deletion),
+            concurrency=concurrency,
+        ),
+        schedule=Schedule(resync=resync),
+        suspend_file=suspend_file if suspend_file is not None else state_dir() / "suspended",
+        metrics_address=metrics_address or None,
+        watch=not no_watch,
+    )
+    with (
+        _sandbox_for_run(sandbox),
+        open_target(make_target(sandbox, client_secret_file, rate, state_db)) as target,
+    ):
+        try:
+            daemon = Daemon(config, target)
+            code = daemon.run()
+        except OSError as err:
+            fail(f"cannot start the daemon: {err.strerror or err}")
+    sys.exit(code)
+
+
+COMMANDS = [run_command]

@@ -1,0 +1,176 @@
+"""The data lifecycle end to end on the sandbox: stage, grant with notification,
+download, revoke, clean up, all in the journal; partial downloads keep access; failed
+staging creates no rule; restarts neither duplicate a task nor re-grant."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from reconciler.credentials import SANDBOX_CLIENT_ID
+from reconciler.reconciling import apply_plan, fetch_plan
+from reconciler.state import JournalQuery, open_store
+from tests.integration.engine.conftest import COLLECTION, World
+
+SOURCE = "0b3c5e1a-9f0e-4b61-8b0a-5e7d0c2f4a11"
+
+
+def distribution(*, source_path: str = "/datasets/run42/", revoke: bool = True) -> str:
+    return f"""
+distributions:
+  - name: run42
+    collection: tutorial
+    path: /disthome/run42/{{identity_id}}/
+    stage: {{collection: {SOURCE}, path: {source_path}}}
+    grants:
+      - identity: alice@example.org
+        expires: 2027-06-30
+        notify: true
+        revoke_after_download: {"true" if revoke else "false"}
+"""
+
+
+def apply(world: World) -> str:
+    result = world.cli("apply", "--sandbox", "--auto-approve", str(world.specs))
+    assert result.exit_code == 0, result.output + result.stderr
+    return result.output
+
+
+def history(world: World) -> list[str]:
+    result = world.cli("history", "--sandbox", "--output", "json")
+    assert result.exit_code == 0, result.output
+    return [e["event"] for e in json.loads(result.output)["entries"] if e["status"] == "done"]
+
+
+def transfer_tasks(world: World) -> list[dict[str, object]]:
+    """The staging tasks the reconciler submitted (simulated downloads are tasks too)."""
+    return [
+        t
+        for t in world.control.dump()["tasks"]
+        if t["type"] == "TRANSFER" and str(t.get("label", "")).startswith("reconciler staging")
+    ]
+
+
+@pytest.fixture
+def alice_dir(world: World) -> str:
+    return f"/disthome/run42/{world.identity('alice@example.org')}/"
+
+
+def test_stage_grant_download_revoke_cleanup(world: World, alice_dir: str) -> None:
+    world.write("run42.yaml", distribution())
+
+    first = apply(world)
+    assert "stage data" in first
+    assert "create rule" not in first  # nobody is notified of an empty directory
+    assert world.rules() == []
+    assert len(transfer_tasks(world)) == 1
+
+    waiting = apply(world)  # the task is still running on sandbox time
+    assert "waiting for staging task" in waiting
+    assert world.rules() == []
+
+    world.control.advance_clock(10)
+    granted = apply(world)
+    assert "create rule" in granted
+    (rule,) = world.rules()
+    assert rule["path"] == alice_dir
+    assert [n["email"] for n in world.control.notifications()] == ["alice@example.org"]
+    staged = {p for p in world.directories() if p.startswith(alice_dir)}
+    assert len(staged) >= 1
+
+    world.control.advance_clock(5)
+    world.control.simulate_download("alice@example.org", COLLECTION, alice_dir)
+    revoked = apply(world)
+    assert "consumed" in revoked
+    assert world.rules() == []
+    world.control.advance_clock(10)
+    assert alice_dir not in world.directories()
+
+    again = apply(world)
+    assert "No changes" in again
+    assert world.rules() == []
+    assert len(transfer_tasks(world)) == 1
+
+    events = history(world)
+    for expected in (
+        "make_directory",
+        "stage_data",
+        "staging_succeeded",
+        "create_rule",
+        "consumed",
+        "delete_rule",
+        "remove_directory",
+    ):
+        assert expected in events, events
+    assert events.index("stage_data") < events.index("create_rule") < events.index("consumed")
+
+
+def test_partial_download_keeps_access(world: World, alice_dir: str) -> None:
+    world.write("run42.yaml", distribution())
+    apply(world)
+    world.control.advance_clock(10)
+    apply(world)
+    assert len(world.rules()) == 1
+    world.control.advance_clock(5)
+    world.control.simulate_download("alice@example.org", COLLECTION, alice_dir, count=1)
+    apply(world)
+    assert len(world.rules()) == 1
+    assert "consumed" not in history(world)
+
+
+def test_failed_staging_creates_no_rule_and_is_retried_later(
+    world: World, seeded: Callable[[], None], tmp_path: Path
+) -> None:
+    world.write("run42.yaml", distribution())
+    seeded()
+    # Without read access to the source, the staging task fails when it runs.
+    world.control.revoke_role("access_manager", SANDBOX_CLIENT_ID, collection_id=SOURCE)
+    store = open_store(tmp_path / "state.db")
+    clients = world.clients()
+    try:
+        now = datetime.now(UTC)
+        plan, _ = fetch_plan(clients, world.intent(), now=now, store=store)
+        assert [a.kind for a in plan.actions] == ["make_directory", "make_directory", "stage_data"]
+        assert apply_plan(clients, plan, store=store).ok
+        world.control.advance_clock(10)
+
+        plan, _ = fetch_plan(clients, world.intent(), now=now, store=store)
+        assert plan.actions == ()
+        (note,) = plan.notes
+        assert "staging into" in note
+        assert "failed" in note
+        assert "attempt 2 after" in note
+        assert world.rules() == []
+        events = [e.event for e in store.read_journal(JournalQuery())]
+        assert "staging_failed" in events
+
+        # After the backoff, staging is tried again (and still no rule before it succeeds).
+        retry, _ = fetch_plan(clients, world.intent(), now=now + timedelta(minutes=5), store=store)
+        assert [a.kind for a in retry.actions] == ["stage_data"]
+    finally:
+        clients.close()
+        store.close()
+
+
+def test_restart_at_each_step_changes_nothing_twice(world: World, alice_dir: str) -> None:
+    """Every CLI run is a fresh process on the same state store: re-running at each
+    step must not submit a second task nor re-grant a consumed grant."""
+    world.write("run42.yaml", distribution())
+    for _ in range(3):
+        apply(world)
+    assert len(transfer_tasks(world)) == 1
+    world.control.advance_clock(10)
+    for _ in range(2):
+        apply(world)
+    assert len(world.rules()) == 1
+    world.control.advance_clock(5)
+    world.control.simulate_download("alice@example.org", COLLECTION, alice_dir)
+    for _ in range(3):
+        apply(world)
+    assert world.rules() == []
+    assert len(transfer_tasks(world)) == 1
+    assert history(world).count("create_rule") == 1
