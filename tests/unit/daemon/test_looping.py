@@ -274,3 +274,25 @@ def test_the_last_pass_before_stopping_reports_no_next_wake(
     finished = next(e for e in events if e["event"] == "pass_finished")
     assert finished["stopping"] is True
     assert "next_pass" not in finished
+
+
+def test_an_expiry_falling_due_while_suspended_neither_spins_nor_is_forgotten(
+    tmp_path: Path,
+) -> None:
+    flag = tmp_path / "suspended"
+    clock = FakeClock()
+    expiry = T0 + timedelta(seconds=60)
+    passes = ScriptedPasses(clock, threading.Event(), limit=2, expiries=[expiry, None])
+    passes.during[0] = flag.touch  # suspended right after the first pass
+    reports: list[PassReport] = []
+
+    def observe(report: PassReport, _wake: Wake | None) -> None:
+        reports.append(report)
+        if len(reports) == 4:
+            flag.unlink()
+
+    make_loop(passes, suspension=Suspension(flag), observers=[observe]).run()
+    # woken at the expiry (suspended), then only by the resync: no busy loop
+    suspended_at = [(r.started - T0).total_seconds() for r in reports if r.result == "suspended"]
+    assert suspended_at == [60.0, 360.0, 660.0]
+    assert offsets(passes) == [0.0, 960.0]  # resumed: the expired grant is revoked now

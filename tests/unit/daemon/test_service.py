@@ -21,14 +21,21 @@ from reconciler.daemon.passes import PassSettings
 from reconciler.daemon.scheduling import Schedule
 from reconciler.daemon.service import Daemon, DaemonConfig
 from reconciler.globus.connecting import GlobusClients, connect
+from reconciler.state import StateStore, open_store
 
 
 class OfflineTarget:
-    """Real (unused) clients: with invalid specs a pass stops before any Globus call."""
+    """Real (unused) clients and store: with invalid specs a pass stops before any
+    Globus call."""
 
-    def __init__(self) -> None:
+    def __init__(self, state_db: Path) -> None:
         self.clients: GlobusClients = connect(ClientCredentials("client", "secret"))
+        self.store: StateStore = open_store(state_db)
         self.seeded: list[Intent] = []
+
+    def close(self) -> None:
+        self.clients.close()
+        self.store.close()
 
     def seed(self, intent: Intent) -> None:
         self.seeded.append(intent)
@@ -56,7 +63,7 @@ def test_signals_drive_the_daemon_and_systemd_hears_about_it(
     specs = tmp_path / "specs"
     specs.mkdir()
     (specs / "bad.yaml").write_text("collections: [this is not a mapping\n")
-    target = OfflineTarget()
+    target = OfflineTarget(tmp_path / "state.db")
     daemon = Daemon(
         DaemonConfig(
             settings=PassSettings(paths=(specs,)),
@@ -103,7 +110,7 @@ def test_signals_drive_the_daemon_and_systemd_hears_about_it(
     helper.join(timeout=10)
     assert signal.getsignal(signal.SIGTERM) is previous  # handlers restored
     until(lambda m: m.get("STOPPING") == "1")
-    target.clients.close()
+    target.close()
 
     names = [e["event"] for e in events]
     assert names.count("pass_started") == 3  # start, SIGHUP, resume: never while suspended
@@ -117,3 +124,35 @@ def test_signals_drive_the_daemon_and_systemd_hears_about_it(
     assert 'reconciler_passes_total{result="invalid_spec"} 3.0' in text
     assert 'reconciler_passes_total{result="suspended"} 1.0' in text
     assert "reconciler_spec_valid 0.0" in text
+
+
+class ExitingTarget(OfflineTarget):
+    """A library calling sys.exit() inside a pass: the loop thread dies."""
+
+    def seed(self, intent: Intent) -> None:
+        raise SystemExit(3)
+
+
+def test_a_loop_that_dies_on_its_own_exits_1_for_systemd_to_restart(
+    tmp_path: Path, events: list[dict[str, Any]]
+) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "c.yaml").write_text(
+        "collections:\n  petrel:\n"
+        "    id: e56c36e4-1063-11e6-a747-22000bf2d559\n    root: /disthome/\n"
+    )
+    target = ExitingTarget(tmp_path / "state.db")
+    daemon = Daemon(
+        DaemonConfig(settings=PassSettings(paths=(specs,)), watch=False),
+        target,
+        notifier=SystemdNotifier(None),
+        environ={},
+    )
+    try:
+        assert daemon.run(install_signals=False) == 1
+    finally:
+        target.close()
+    names = [e["event"] for e in events]
+    assert "loop_crashed" in names
+    assert names[-2:] == ["daemon_stopped", "loop_exited_unexpectedly"]

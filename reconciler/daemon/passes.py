@@ -1,0 +1,191 @@
+"""One daemon pass, with I/O: reload every spec, seed the sandbox (sandbox mode only),
+read Globus (following staging and downloads through the target's state store), plan,
+and apply unless the plan is blocked (journalling each outcome in the store); log each
+step and each action outcome; return a ``PassReport``.
+
+Fail closed: when the spec set does not validate, the last valid intent stays in force
+(it is planned and applied as before, so nothing is pruned because of a parse error) and
+the located diagnostics are logged. The decisions live in ``planning``; this module
+only sequences the calls of ``reconciling`` and reports.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+import structlog
+
+from reconciler.core.intent import Intent
+from reconciler.core.plan import GuardPolicy
+from reconciler.daemon.accounting import (
+    compute_action_fields,
+    compute_blocked_reasons,
+    compute_diagnostic_lines,
+    compute_managed_counts,
+    compute_outcome_counts,
+    compute_result,
+)
+from reconciler.daemon.clock import Clock
+from reconciler.daemon.reports import PassReport
+from reconciler.errors import ReconcilerError
+from reconciler.executing import DEFAULT_CONCURRENCY, Outcome
+from reconciler.globus.connecting import GlobusClients
+from reconciler.reconciling import apply_plan, fetch_plan, load_specs
+from reconciler.spec import Diagnostic
+from reconciler.state import StateStore
+
+log = structlog.get_logger("reconciler.daemon")
+
+
+class PassTarget(Protocol):
+    """What a pass needs from ``reconciler.targeting.Target``."""
+
+    @property
+    def clients(self) -> GlobusClients: ...
+
+    @property
+    def store(self) -> StateStore:
+        """Staging, downloads and the journal, carried from pass to pass."""
+        ...
+
+    def seed(self, intent: Intent) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PassSettings:
+    paths: tuple[Path, ...]
+    guard: GuardPolicy = field(default_factory=GuardPolicy)
+    concurrency: int = DEFAULT_CONCURRENCY
+
+
+class Reconciler:
+    """Runs passes against one target; remembers the last valid intent between them."""
+
+    def __init__(
+        self,
+        target: PassTarget,
+        settings: PassSettings,
+        *,
+        clock: Clock,
+        stop: threading.Event,
+        on_progress: Callable[[], None] | None = None,
+    ) -> None:
+        self._target = target
+        self._settings = settings
+        self._clock = clock
+        self._stop = stop
+        self._on_progress = on_progress
+        self.last_intent: Intent | None = None
+        self._last_warnings: tuple[Diagnostic, ...] = ()
+
+    def run_pass(self, pass_id: str, triggers: frozenset[str]) -> PassReport:
+        """One full pass. Errors Globus or the sandbox raise become a ``failed`` report."""
+        del triggers  # level-triggered: why the pass runs never changes what it does
+        started = self._clock.now()
+        spec_valid = self._reload(started)
+        intent = self.last_intent
+        if intent is None:
+            return PassReport(
+                pass_id,
+                "invalid_spec",
+                started,
+                self._clock.now(),
+                spec_valid=False,
+                error="the spec set is invalid and no valid one was loaded before",
+            )
+        try:
+            return self._reconcile(pass_id, intent, started, spec_valid=spec_valid)
+        except ReconcilerError as err:
+            error = str(err)
+        except Exception as err:  # a bug must not kill the loop; the traceback helps fix it
+            log.exception("pass_crashed")
+            error = f"unexpected {type(err).__name__}: {err}"
+        return PassReport(
+            pass_id, "failed", started, self._clock.now(), spec_valid=spec_valid, error=error
+        )
+
+    def _reload(self, now: datetime) -> bool:
+        loaded = load_specs(self._settings.paths, now=now)
+        errors = [d for d in loaded.diagnostics if d.severity == "error"]
+        warnings = tuple(d for d in loaded.diagnostics if d.severity == "warning")
+        if warnings != self._last_warnings and warnings:
+            log.warning("spec_warnings", diagnostics=compute_diagnostic_lines(warnings))
+        self._last_warnings = warnings
+        if loaded.intent is not None:
+            self.last_intent = loaded.intent
+            return True
+        kept = (
+            "the last valid spec set stays in force"
+            if self.last_intent is not None
+            else "no valid spec set has been loaded yet: nothing is planned"
+        )
+        log.error(
+            "spec_invalid",
+            diagnostics=compute_diagnostic_lines(errors or loaded.diagnostics),
+            kept=kept,
+            files=len(loaded.files),
+        )
+        return False
+
+    def _reconcile(
+        self, pass_id: str, intent: Intent, started: datetime, *, spec_valid: bool
+    ) -> PassReport:
+        self._target.seed(intent)
+        now = self._clock.now()
+        plan, live = fetch_plan(self._target.clients, intent, now=now, guard=self._settings.guard)
+        rules, members = compute_managed_counts(intent, live, now=now)
+
+        def report(*, applied: bool, outcomes: Sequence[Outcome], error: str | None) -> PassReport:
+            return PassReport(
+                pass_id,
+                compute_result(spec_valid=spec_valid, blocked=plan.blocked, applied=applied),
+                started,
+                self._clock.now(),
+                spec_valid=spec_valid,
+                planned=True,
+                applied=applied,
+                next_expiry=plan.next_expiry,
+                actions=compute_outcome_counts(outcomes),
+                managed_rules=rules,
+                managed_memberships=members,
+                error=error,
+            )
+
+        for note in plan.notes:
+            log.info("plan_note", note=note)
+        if plan.blocked:
+            reasons = compute_blocked_reasons(plan)
+            log.error("plan_blocked", reasons=reasons, actions=len(plan.actions))
+            return report(applied=False, outcomes=(), error="; ".join(reasons))
+        if not plan.has_changes:
+            return report(applied=True, outcomes=(), error=None)
+        log.info("plan_computed", actions=len(plan.actions), counts=plan.counts())
+        result = apply_plan(
+            self._target.clients,
+            plan,
+            concurrency=self._settings.concurrency,
+            on_outcome=self._log_outcome,
+            stop=self._stop,
+            store=self._target.store,
+            pass_id=pass_id,
+        )
+        failed = len(result.outcomes) - len(result.with_status("done"))
+        error = None if result.ok else f"{failed} of {len(result.outcomes)} action(s) not done"
+        return report(applied=result.ok, outcomes=result.outcomes, error=error)
+
+    def _log_outcome(self, outcome: Outcome) -> None:
+        if self._on_progress is not None:
+            self._on_progress()
+        fields = compute_action_fields(outcome.action)
+        event = f"action_{outcome.status}"
+        if outcome.status == "done":
+            log.info(event, detail=outcome.detail, **fields)
+        elif outcome.status == "failed":
+            log.error(event, detail=outcome.detail, **fields)
+        else:
+            log.warning(event, detail=outcome.detail, **fields)
