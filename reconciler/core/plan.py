@@ -65,6 +65,9 @@ class Plan:
     managed_members: int = 0
     errors: tuple[LocatedError, ...] = ()
     """Non-blocking failures to report (the rest of the plan still applies)."""
+    next_check: datetime | None = None
+    """When data around grants should be looked at again: a staging task in flight or
+    due for a retry, or downloads to watch. The daemon wakes then."""
 
     @property
     def blocked(self) -> bool:

@@ -47,6 +47,7 @@ class LoopState:
 
     failures: int = 0
     next_expiry: datetime | None = None
+    next_check: datetime | None = None
     suspended: str | None = None
     passes: int = 0
 
@@ -139,6 +140,7 @@ class Loop:
         self.state.failures = self.state.failures + 1 if report.result == "failed" else 0
         if report.planned:
             self.state.next_expiry = report.next_expiry
+            self.state.next_check = report.next_check
 
     def _next_wake(self, report: PassReport) -> Wake:
         expiry = self.state.next_expiry
@@ -152,6 +154,7 @@ class Loop:
             jitter=self._jitter(),
             next_expiry=expiry,
             failures=self.state.failures,
+            next_check=None if report.result == "suspended" else self.state.next_check,
         )
 
     def _fallback_wake(self) -> Wake:

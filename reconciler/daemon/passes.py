@@ -150,6 +150,7 @@ class Reconciler:
                 planned=True,
                 applied=applied,
                 next_expiry=plan.next_expiry,
+                next_check=plan.next_check,
                 actions=compute_outcome_counts(outcomes),
                 managed_rules=rules,
                 managed_memberships=members,

@@ -37,6 +37,8 @@ class PassReport:
     applied: bool = False
     """Globus matches the intent in force after this pass (no failed or skipped action)."""
     next_expiry: datetime | None = None
+    next_check: datetime | None = None
+    """When staging tasks or downloads should be looked at again (``Plan.next_check``)."""
     actions: Mapping[tuple[str, str], int] = field(default_factory=dict)
     """Action outcomes by (kind, status), status being done, failed or skipped."""
     managed_rules: Mapping[str, int] = field(default_factory=dict)

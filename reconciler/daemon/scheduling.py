@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-WakeReason = Literal["expiry", "retry", "resync"]
+WakeReason = Literal["expiry", "follow", "retry", "resync"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +54,12 @@ def compute_next_wake(
     jitter: float,
     next_expiry: datetime | None,
     failures: int,
+    next_check: datetime | None = None,
 ) -> Wake:
     """The earliest of: the next resync (``last_pass`` plus the period scaled by
     ``1 + schedule.jitter * jitter``, where ``jitter`` is a draw in [-1, 1]), the next
-    expiry (exactly; one already past means now), and, after failures, the retry.
+    expiry (exactly; one already past means now), the next check of data being followed
+    (``next_check``: staging tasks, downloads), and, after failures, the retry.
 
     After a failed pass an expiry at or before ``last_pass`` is left to the retry: that
     pass already tried to revoke it, and retrying at once would hammer a failing Globus.
@@ -69,6 +71,10 @@ def compute_next_wake(
     candidates: list[Wake] = []
     if next_expiry is not None and (failures == 0 or next_expiry > last_pass):
         candidates.append(Wake(next_expiry, "expiry"))
+    if next_check is not None and failures == 0:
+        # Data to follow (a staging task, downloads): look again then. After failures
+        # the retry backoff decides instead.
+        candidates.append(Wake(max(next_check, last_pass), "follow"))
     if failures > 0:
         backoff = compute_backoff(failures, base=schedule.backoff_base, cap=schedule.backoff_cap)
         candidates.append(Wake(last_pass + timedelta(seconds=backoff), "retry"))

@@ -66,6 +66,7 @@ def compute_plan(
     actions: list[Action] = []
     managed_rules = 0
     managed_members = 0
+    checks: list[datetime] = []
 
     wanted: dict[str, dict[RuleKey, DesiredRule]] = {c.id: {} for c in intent.collections}
     for key, rule in desired.rules.items():
@@ -94,6 +95,8 @@ def compute_plan(
         )
         actions.extend(rule_plan.actions)
         notes.extend(rule_plan.notes)
+        if rule_plan.next_check is not None:
+            checks.append(rule_plan.next_check)
         managed_rules += rule_plan.managed
 
     for group in intent.groups:
@@ -124,4 +127,5 @@ def compute_plan(
         managed_rules=managed_rules,
         managed_members=managed_members,
         errors=lifecycle.errors,
+        next_check=min(checks, default=None),
     )

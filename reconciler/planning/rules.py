@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from reconciler.core.actions import (
     Action,
@@ -32,12 +32,18 @@ from reconciler.planning.paths import (
     self_and_ancestors,
 )
 
+STAGING_POLL = timedelta(seconds=10)
+"""How soon to look at a staging task in flight again."""
+DOWNLOAD_POLL = timedelta(seconds=60)
+"""How often to read the task history of collections with revoke-after-download grants."""
+
 
 @dataclass(frozen=True, slots=True)
 class RulePlan:
     actions: tuple[Action, ...]
     managed: int
     notes: tuple[str, ...] = ()
+    next_check: datetime | None = None
 
 
 def owned_rules(collection: CollectionIntent, live: LiveCollection) -> tuple[LiveRule, ...]:
@@ -74,17 +80,25 @@ def compute_rule_actions(
     to_create: list[DesiredRule] = []
     to_stage: list[DesiredRule] = []
     notes: list[str] = []
+    checks: list[datetime] = []
     for key, rule in wanted.items():
         current = live_by_key.get(key)
         if current is None:
-            step = compute_staging_step(rule, lifecycle.stagings.get(key), now)
+            staging = lifecycle.stagings.get(key)
+            step = compute_staging_step(rule, staging, now)
             if step == "create":
                 to_create.append(rule)
             elif step == "stage":
                 to_stage.append(rule)
+                checks.append(now + STAGING_POLL)
             else:
                 notes.append(step)
-        elif current.id is not None and (
+                retry = staging.next_attempt if staging and staging.status == "failed" else None
+                checks.append(retry or now + STAGING_POLL)
+            continue
+        if rule.grant.revoke_after_download:
+            checks.append(now + DOWNLOAD_POLL)
+        if current.id is not None and (
             current.permissions != rule.grant.permissions
             or not same_instant(current.expires, rule.grant.expires)
         ):
@@ -114,7 +128,9 @@ def compute_rule_actions(
     actions.extend(_directories_for(collection, [*to_stage, *to_create], live.rules, made))
     actions.extend(_stage(collection, rule) for rule in to_stage)
     actions.extend(_create(collection, rule) for rule in to_create)
-    return RulePlan(tuple(actions), managed=len(owned), notes=tuple(notes))
+    return RulePlan(
+        tuple(actions), managed=len(owned), notes=tuple(notes), next_check=min(checks, default=None)
+    )
 
 
 def compute_staging_step(rule: DesiredRule, staging: Staging | None, now: datetime) -> str:

@@ -86,3 +86,27 @@ def test_timeout_counts_down_and_never_goes_negative() -> None:
     wake = Wake(at(10), "resync")
     assert compute_timeout(wake, T0) == 10.0
     assert compute_timeout(wake, T0 + timedelta(seconds=12)) == 0.0
+
+
+def test_data_being_followed_wakes_the_loop_before_the_resync() -> None:
+    last = T0
+    check = last + timedelta(seconds=10)
+    wake = compute_next_wake(
+        last_pass=last,
+        schedule=Schedule(),
+        jitter=0.0,
+        next_expiry=None,
+        failures=0,
+        next_check=check,
+    )
+    assert wake == Wake(check, "follow")
+    # after a failure the retry backoff decides, not the follow-up
+    wake = compute_next_wake(
+        last_pass=last,
+        schedule=Schedule(),
+        jitter=0.0,
+        next_expiry=None,
+        failures=1,
+        next_check=check,
+    )
+    assert wake.reason == "retry"
