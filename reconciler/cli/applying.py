@@ -17,9 +17,7 @@ import click
 from reconciler.cli.options import (
     fail,
     guard_options,
-    make_guard,
-    make_target,
-    parse_now,
+    now_option,
     paths_or_default,
     reported,
     spec_paths,
@@ -27,7 +25,7 @@ from reconciler.cli.options import (
     target_options,
 )
 from reconciler.core.intent import Intent
-from reconciler.core.plan import Plan
+from reconciler.core.plan import GuardPolicy, Plan
 from reconciler.executing import Outcome
 from reconciler.plan_codec import PlanFileError, plan_from_json, render_plan_json
 from reconciler.reconciling import apply_plan, fetch_plan, load_specs
@@ -35,7 +33,7 @@ from reconciler.rendering.describing import TITLE, describe
 from reconciler.rendering.markdown import render_plan_markdown
 from reconciler.rendering.status import render_status_json, render_status_text
 from reconciler.rendering.text import render_plan_text, render_result_text
-from reconciler.targeting import open_target
+from reconciler.targeting import TargetOptions, open_target
 
 
 def _load_intent(paths: Sequence[Path], now: datetime) -> Intent:
@@ -51,6 +49,7 @@ def _load_intent(paths: Sequence[Path], now: datetime) -> Intent:
 @click.command("plan")
 @spec_paths
 @target_options
+@now_option
 @guard_options
 @click.option(
     "--output",
@@ -74,25 +73,18 @@ def _load_intent(paths: Sequence[Path], now: datetime) -> Intent:
 def plan_command(
     *,
     paths: tuple[Path, ...],
-    sandbox: bool,
-    client_secret_file: Path | None,
-    rate: float,
-    state_db: Path | None,
-    now_text: str | None,
-    max_deletions: int,
-    max_deletion_fraction: float,
-    allow_mass_deletion: bool,
+    target: TargetOptions,
+    now: datetime,
+    guard: GuardPolicy,
     output: str,
     detailed_exitcode: bool,
     out_file: Path | None,
 ) -> None:
     """Show what apply would change to make Globus match the specs."""
-    now = parse_now(now_text)
     intent = _load_intent(paths, now)
-    guard = make_guard(max_deletions, max_deletion_fraction, allow_mass_deletion)
-    with open_target(make_target(sandbox, client_secret_file, rate, state_db)) as target:
-        target.seed(intent)
-        plan, _live = fetch_plan(target.clients, intent, now=now, guard=guard, store=target.store)
+    with open_target(target) as opened:
+        opened.seed(intent)
+        plan, _live = fetch_plan(opened.clients, intent, now=now, guard=guard, store=opened.store)
     if output == "json":
         click.echo(render_plan_json(plan), nl=False)
     elif output == "markdown":
@@ -127,6 +119,7 @@ def _progress_printer(total: int) -> Callable[[Outcome], None]:
 @click.command("apply")
 @spec_paths
 @target_options
+@now_option
 @guard_options
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @click.option(
@@ -146,26 +139,19 @@ def _progress_printer(total: int) -> Callable[[Outcome], None]:
 def apply_command(
     *,
     paths: tuple[Path, ...],
-    sandbox: bool,
-    client_secret_file: Path | None,
-    rate: float,
-    state_db: Path | None,
-    now_text: str | None,
-    max_deletions: int,
-    max_deletion_fraction: float,
-    allow_mass_deletion: bool,
+    target: TargetOptions,
+    now: datetime,
+    guard: GuardPolicy,
     auto_approve: bool,
     plan_file: Path | None,
     concurrency: int,
 ) -> None:
     """Make Globus match the specs: show the plan, confirm, apply, summarize."""
-    now = parse_now(now_text)
     intent = _load_intent(paths, now)
-    guard = make_guard(max_deletions, max_deletion_fraction, allow_mass_deletion)
     style = styler(sys.stdout.isatty())
-    with open_target(make_target(sandbox, client_secret_file, rate, state_db)) as target:
-        target.seed(intent)
-        plan, _live = fetch_plan(target.clients, intent, now=now, guard=guard, store=target.store)
+    with open_target(target) as opened:
+        opened.seed(intent)
+        plan, _live = fetch_plan(opened.clients, intent, now=now, guard=guard, store=opened.store)
         if plan_file is not None:
             plan = _saved_plan(plan_file, current=plan)
         click.echo(render_plan_text(plan, style=style))
@@ -179,11 +165,11 @@ def apply_command(
             if not click.confirm(f"Apply these {len(plan.actions)} change(s)?", default=False):
                 fail("cancelled; nothing was applied")
         result = apply_plan(
-            target.clients,
+            opened.clients,
             plan,
             concurrency=concurrency,
             on_outcome=_progress_printer(len(plan.actions)),
-            store=target.store,
+            store=opened.store,
         )
     click.echo(render_result_text(result, style=style))
     if not result.ok:
@@ -207,24 +193,21 @@ def _saved_plan(plan_file: Path, *, current: Plan) -> Plan:
 @click.command("status")
 @spec_paths
 @target_options
+@now_option
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @reported
 def status_command(
     *,
     paths: tuple[Path, ...],
-    sandbox: bool,
-    client_secret_file: Path | None,
-    rate: float,
-    state_db: Path | None,
-    now_text: str | None,
+    target: TargetOptions,
+    now: datetime,
     output: str,
 ) -> None:
     """Show managed rules and memberships with the time they have left."""
-    now = parse_now(now_text)
     intent = _load_intent(paths, now)
-    with open_target(make_target(sandbox, client_secret_file, rate, state_db)) as target:
-        target.seed(intent)
-        plan, live = fetch_plan(target.clients, intent, now=now, store=target.store)
+    with open_target(target) as opened:
+        opened.seed(intent)
+        plan, live = fetch_plan(opened.clients, intent, now=now, store=opened.store)
     if output == "json":
         click.echo(render_status_json(intent, live, plan), nl=False)
     else:

@@ -30,75 +30,115 @@ def paths_or_default(paths: Sequence[Path]) -> list[Path]:
 
 
 def target_options(func: F) -> F:
-    func = click.option(
-        "--sandbox",
-        is_flag=True,
-        help="Talk to the built-in Globus sandbox ($RECONCILER_SANDBOX_URL, else an "
-        "in-process one on .reconciler/sandbox.db) instead of Globus.",
-    )(func)
-    func = click.option(
-        "--client-secret-file",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="Read the client secret from this file (GLOBUS_CLIENT_ID names the client).",
-    )(func)
-    func = click.option(
-        "--rate",
-        type=click.FloatRange(min=0.1),
-        default=20.0,
-        show_default=True,
-        help="Most Globus requests per second, retries included.",
-    )(func)
-    func = click.option(
-        "--state-db",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="The state store (staging, downloads, journal); default: state.db in "
-        "$RECONCILER_STATE_DIR, $STATE_DIRECTORY or .reconciler/ (sandbox-state.db with "
-        "--sandbox).",
-    )(func)
-    return click.option(
+    """``--sandbox``, ``--client-secret-file``, ``--rate`` and ``--state-db``, handed to
+    the command as one ``target: TargetOptions``."""
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        sandbox: bool,
+        client_secret_file: Path | None,
+        rate: float,
+        state_db: Path | None,
+        **kwargs: Any,
+    ) -> Any:
+        target = TargetOptions(
+            sandbox=sandbox, secret_file=client_secret_file, rate=rate, state_db=state_db
+        )
+        return func(*args, target=target, **kwargs)
+
+    decorated: Any = wrapper
+    for option in reversed(
+        (
+            click.option(
+                "--sandbox",
+                is_flag=True,
+                help="Talk to the built-in Globus sandbox ($RECONCILER_SANDBOX_URL, else an "
+                "in-process one on .reconciler/sandbox.db) instead of Globus.",
+            ),
+            click.option(
+                "--client-secret-file",
+                type=click.Path(path_type=Path, dir_okay=False),
+                help="Read the client secret from this file (GLOBUS_CLIENT_ID names the client).",
+            ),
+            click.option(
+                "--rate",
+                type=click.FloatRange(min=0.1),
+                default=20.0,
+                show_default=True,
+                help="Most Globus requests per second, retries included.",
+            ),
+            click.option(
+                "--state-db",
+                type=click.Path(path_type=Path, dir_okay=False),
+                help="The state store (staging, downloads, journal); default: state.db in "
+                "$RECONCILER_STATE_DIR, $STATE_DIRECTORY or .reconciler/ (sandbox-state.db "
+                "with --sandbox).",
+            ),
+        )
+    ):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]
+
+
+def now_option(func: F) -> F:
+    """``--now``, handed to the command as ``now: datetime`` (the current time if absent)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, now_text: str | None, **kwargs: Any) -> Any:
+        return func(*args, now=parse_now(now_text), **kwargs)
+
+    return click.option(  # type: ignore[return-value]
         "--now",
         "now_text",
-        hidden=True,
-        help="Plan as of this ISO 8601 instant (tests and reproducible previews).",
-    )(func)
+        help="Plan as of this ISO 8601 instant (reproducible previews; tests).",
+    )(wrapper)
 
 
 def guard_options(func: F) -> F:
-    func = click.option(
-        "--max-deletions",
-        type=click.IntRange(min=0),
-        default=GuardPolicy().max_deletions,
-        show_default=True,
-        help="Refuse a plan that prunes more rules and memberships than this.",
-    )(func)
-    func = click.option(
-        "--max-deletion-fraction",
-        type=click.FloatRange(0.0, 1.0),
-        default=GuardPolicy().max_fraction,
-        show_default=True,
-        help="Refuse a plan that prunes more than this fraction of managed objects.",
-    )(func)
-    return click.option(
-        "--allow-mass-deletion",
-        is_flag=True,
-        help="Apply even when the deletion guard would refuse.",
-    )(func)
+    """The deletion guard's options, handed to the command as ``guard: GuardPolicy``."""
 
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        max_deletions: int,
+        max_deletion_fraction: float,
+        allow_mass_deletion: bool,
+        **kwargs: Any,
+    ) -> Any:
+        guard = GuardPolicy(
+            max_deletions=max_deletions,
+            max_fraction=max_deletion_fraction,
+            allow_mass_deletion=allow_mass_deletion,
+        )
+        return func(*args, guard=guard, **kwargs)
 
-def make_guard(max_deletions: int, max_deletion_fraction: float, allow: bool) -> GuardPolicy:
-    return GuardPolicy(
-        max_deletions=max_deletions,
-        max_fraction=max_deletion_fraction,
-        allow_mass_deletion=allow,
-    )
-
-
-def make_target(
-    sandbox: bool, client_secret_file: Path | None, rate: float, state_db: Path | None = None
-) -> TargetOptions:
-    return TargetOptions(
-        sandbox=sandbox, secret_file=client_secret_file, rate=rate, state_db=state_db
-    )
+    decorated: Any = wrapper
+    for option in reversed(
+        (
+            click.option(
+                "--max-deletions",
+                type=click.IntRange(min=0),
+                default=GuardPolicy().max_deletions,
+                show_default=True,
+                help="Refuse a plan that prunes more rules and memberships than this.",
+            ),
+            click.option(
+                "--max-deletion-fraction",
+                type=click.FloatRange(0.0, 1.0),
+                default=GuardPolicy().max_fraction,
+                show_default=True,
+                help="Refuse a plan that prunes more than this fraction of managed objects.",
+            ),
+            click.option(
+                "--allow-mass-deletion",
+                is_flag=True,
+                help="Apply even when the deletion guard would refuse.",
+            ),
+        )
+    ):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]
 
 
 def parse_now(text: str | None) -> datetime:

@@ -18,13 +18,12 @@ import structlog
 from reconciler.cli.options import (
     fail,
     guard_options,
-    make_guard,
-    make_target,
     paths_or_default,
     reported,
     spec_paths,
     target_options,
 )
+from reconciler.core.plan import GuardPolicy
 from reconciler.daemon.passes import PassSettings
 from reconciler.daemon.scheduling import Schedule
 from reconciler.daemon.service import Daemon, DaemonConfig
@@ -32,7 +31,7 @@ from reconciler.daemon.serving import DEFAULT_METRICS_ADDRESS, compute_bind_addr
 from reconciler.logs import configure_logging
 from reconciler.sandbox.embedded import start_sandbox
 from reconciler.sandbox.store import resolve_db_path
-from reconciler.targeting import open_target, state_dir
+from reconciler.targeting import TargetOptions, open_target, state_dir
 
 SANDBOX_URL_ENV = "RECONCILER_SANDBOX_URL"
 SANDBOX_PORT = 8765
@@ -125,14 +124,8 @@ def _sandbox_for_run(enabled: bool) -> Iterator[None]:
 def run_command(
     *,
     paths: tuple[Path, ...],
-    sandbox: bool,
-    client_secret_file: Path | None,
-    rate: float,
-    state_db: Path | None,
-    now_text: str | None,
-    max_deletions: int,
-    max_deletion_fraction: float,
-    allow_mass_deletion: bool,
+    target: TargetOptions,
+    guard: GuardPolicy,
     concurrency: int,
     resync: float,
     suspend_file: Path | None,
@@ -144,8 +137,6 @@ def run_command(
     seconds against drift, and exactly at each expiry. SIGHUP runs a pass now;
     SIGUSR1/SIGUSR2 suspend and resume; SIGTERM finishes the actions in flight and exits.
     """
-    if now_text:
-        fail("--now is for plan and apply; the daemon always runs on the current time")
     if metrics_address.strip().lower() in ("", "off", "none"):
         metrics_address = ""
     else:
@@ -157,7 +148,7 @@ def run_command(
     config = DaemonConfig(
         settings=PassSettings(
             paths=tuple(paths_or_default(paths)),
-            guard=make_guard(max_deletions, max_deletion_fraction, allow_mass_deletion),
+            guard=guard,
             concurrency=concurrency,
         ),
         schedule=Schedule(resync=resync),
@@ -166,11 +157,11 @@ def run_command(
         watch=not no_watch,
     )
     with (
-        _sandbox_for_run(sandbox),
-        open_target(make_target(sandbox, client_secret_file, rate, state_db)) as target,
+        _sandbox_for_run(target.sandbox),
+        open_target(target) as opened,
     ):
         try:
-            daemon = Daemon(config, target)
+            daemon = Daemon(config, opened)
             code = daemon.run()
         except OSError as err:
             fail(f"cannot start the daemon: {err.strerror or err}")

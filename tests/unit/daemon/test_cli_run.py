@@ -12,7 +12,7 @@ from reconciler.cli import cli
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["--now", "2026-01-01T00:00:00Z"], 1, "--now is for plan and apply"),
+        (["--now", "2026-01-01T00:00:00Z"], 2, "No such option '--now'"),
         (["--metrics-address", "nonsense"], 1, "is not HOST:PORT"),
         (["--metrics-address", "host:99999"], 1, "is not HOST:PORT"),
         (["--resync", "0"], 2, "--resync"),
