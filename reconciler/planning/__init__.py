@@ -6,6 +6,9 @@ so a fresh CI runner and the daemon plan exactly the same thing from the same in
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from reconciler.core.actions import (
@@ -45,6 +48,20 @@ _ORDER: dict[type, int] = {
 }
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Planning allocates hundreds of thousands of small acyclic objects for large spec
+    sets; the cyclic garbage collector's repeated scans of them cost a third of the
+    time and reclaim nothing, so it waits until planning is done."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def compute_plan(
     intent: Intent,
     live: LiveState,
@@ -57,9 +74,21 @@ def compute_plan(
 
     ``lifecycle`` carries what the state store remembers (staging tasks, consumed
     grants, directories made); without it, planning uses specs and live state alone."""
-    lifecycle = lifecycle or Lifecycle()
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    with _collector_paused():
+        return _compute_plan(intent, live, now=now, guard=guard, lifecycle=lifecycle)
+
+
+def _compute_plan(
+    intent: Intent,
+    live: LiveState,
+    *,
+    now: datetime,
+    guard: GuardPolicy | None,
+    lifecycle: Lifecycle | None,
+) -> Plan:
+    lifecycle = lifecycle or Lifecycle()
     desired = compute_desired(intent, live.identities, now=now, consumed=lifecycle.consumed)
     problems: list[Problem] = list(desired.problems)
     notes: list[str] = list(desired.notes)
