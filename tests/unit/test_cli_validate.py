@@ -51,7 +51,7 @@ def invoke(*args: str) -> tuple[int, str]:
 def test_the_example_specs_are_valid() -> None:
     code, output = invoke("validate", "--now", NOW, str(SPECS))
     assert code == 0, output
-    assert output == "OK: 3 files, 1 collection, 1 group, 2 grants, 1 membership\n"
+    assert output == "OK: 4 files, 1 collection, 1 group, 3 grants, 1 membership\n"
 
 
 def test_default_path_is_specs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,7 +118,10 @@ def test_json_output_when_valid() -> None:
     assert code == 0
     assert json.loads(output) == {
         "valid": True,
-        "files": [str(SPECS / n) for n in ("collections.yaml", "groups.yaml", "tutorial.yaml")],
+        "files": [
+            str(SPECS / n)
+            for n in ("collections.yaml", "groups.yaml", "run42.yaml", "tutorial.yaml")
+        ],
         "errors": 0,
         "warnings": 0,
         "diagnostics": [],

@@ -21,9 +21,17 @@ def test_the_worked_example_is_valid(now: datetime) -> None:
     result = load_spec_set([SPECS], now=now)
     assert result.diagnostics == ()
     assert result.ok
-    assert [p.name for p in result.files] == ["collections.yaml", "groups.yaml", "tutorial.yaml"]
+    assert [p.name for p in result.files] == [
+        "collections.yaml",
+        "groups.yaml",
+        "run42.yaml",
+        "tutorial.yaml",
+    ]
     assert result.intent is not None
-    assert [g.principal.kind for g in result.intent.grants] == ["identity", "group"]
+    assert [g.principal.kind for g in result.intent.grants] == ["identity", "identity", "group"]
+    staged = result.intent.grants[0]
+    assert staged.stage is not None
+    assert staged.revoke_after_download
     assert len(result.intent.memberships) == 1
 
 
