@@ -105,13 +105,14 @@ class Intent:
     memberships: tuple[MembershipIntent, ...]
 
     def identity_refs(self) -> frozenset[str]:
+        """Every identity the specs name (usernames and UUIDs), in grants and memberships."""
+        refs = {g.principal.value for g in self.grants if g.principal.kind == "identity"}
+        refs.update(m.identity for m in self.memberships)
+        return frozenset(refs)
+
+    def lookup_refs(self) -> frozenset[str]:
         """The identities planning needs looked up in Globus Auth: every username (its
         UUID can change, so it is resolved on every pass) and the UUIDs of grants that
         notify (for the email address). Other UUIDs need no call at all."""
-        refs = {
-            g.principal.value
-            for g in self.grants
-            if g.principal.kind == "identity" and ("@" in g.principal.value or g.notify)
-        }
-        refs.update(m.identity for m in self.memberships if "@" in m.identity)
-        return frozenset(refs)
+        notifying = {g.principal.value for g in self.grants if g.notify}
+        return frozenset(r for r in self.identity_refs() if "@" in r or r in notifying)

@@ -79,7 +79,7 @@ def fetch_live_state(clients: GlobusClients, intent: Intent) -> LiveState:
         group_futures = {
             g.id: pool.submit(fetch_group, clients.groups, g.id) for g in intent.groups
         }
-        identities_future = pool.submit(fetch_identities, clients.auth, intent.identity_refs())
+        identities_future = pool.submit(fetch_identities, clients.auth, intent.lookup_refs())
         collections = {cid: f.result() for cid, f in collection_futures.items()}
         groups = {gid: f.result() for gid, f in group_futures.items()}
         identities = identities_future.result()

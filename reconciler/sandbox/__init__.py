@@ -5,9 +5,12 @@ contract), so it cannot drift into sharing code with the client it emulates.
 
 Modules, from the bottom up: ``store`` (the world in SQLite), ``settings`` and ``clock``
 (per-world switches and sandbox time), ``routing`` (request/response/error types),
-``auth``, ``groups``, ``transfer_endpoints``, ``transfer_acl``, ``transfer_fs`` and
-``transfer_tasks`` (the emulated APIs), ``settling`` (time-driven changes), ``control``
-(the ``/_sandbox/`` control plane), ``faults`` and ``request_log`` (server memory),
+``auth``, ``groups``, ``transfer_endpoints``, ``transfer_acl``, ``transfer_fs``,
+``transfer_submission``, ``transfer_task_lists`` and ``transfer_monitoring`` (the emulated
+APIs) over ``transfer_tasks`` (task records), ``transfer_running`` (a task's effects) and
+``transfer_scheduling`` (when tasks start and finish), ``settling`` (time-driven
+changes), ``steering``, ``dumping`` and ``downloads`` (control-plane operations) under
+``control`` (the ``/_sandbox/`` routes), ``faults`` and ``request_log`` (server memory),
 ``app`` (one request in, one response out), ``server`` (HTTP plumbing), ``embedded``
 (run it in-process), ``control_client`` and ``local_control`` (drive it over HTTP or on
 a database file), ``seeding`` (seed from an Intent) and ``showing`` (render for humans).

@@ -31,7 +31,9 @@ from reconciler.sandbox import (
     transfer_acl,
     transfer_endpoints,
     transfer_fs,
-    transfer_tasks,
+    transfer_monitoring,
+    transfer_submission,
+    transfer_task_lists,
 )
 from reconciler.sandbox.faults import FaultTable
 from reconciler.sandbox.rate_limit import RateMeter
@@ -106,7 +108,9 @@ class SandboxApp:
                 *groups.ROUTES,
                 *transfer_acl.ROUTES,
                 *transfer_fs.ROUTES,
-                *transfer_tasks.ROUTES,
+                *transfer_submission.ROUTES,
+                *transfer_task_lists.ROUTES,
+                *transfer_monitoring.ROUTES,
                 *transfer_endpoints.ROUTES,
                 *control.ROUTES,
             ]

@@ -1,9 +1,10 @@
 """``LocalControl``: the control-plane operations applied directly to a database file.
 
 For ``reconciler sandbox`` commands run without ``--url`` (no server needed) and for
-seeding before a server starts. It shares the operations of ``control.py`` with the
-HTTP routes, settles the world first, and offers the ``ControlPlane`` interface. Faults
-and the request log live in a running server's memory, so they are not offered here.
+seeding before a server starts. It shares the operations of ``steering.py`` and
+``dumping.py`` with the HTTP routes in ``control.py``, settles the world first, and
+offers the ``ControlPlane`` interface. Faults and the request log live in a running
+server's memory, so they are not offered here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from reconciler.sandbox import clock, control, settings, settling
+from reconciler.sandbox import clock, dumping, settings, settling, steering
 from reconciler.sandbox.control_client import merge_seed
 from reconciler.sandbox.store import Store
 
@@ -49,13 +50,13 @@ class LocalControl:
 
     def seed(self, doc: Mapping[str, Any] | None = None, /, **sections: Any) -> dict[str, Any]:
         merged = merge_seed(doc, sections)
-        return self._run(lambda conn, now: control.apply_seed(conn, merged, now))
+        return self._run(lambda conn, now: steering.apply_seed(conn, merged, now))
 
     def reset(self) -> None:
-        self._run(lambda conn, now: control.reset_world(conn))
+        self._run(lambda conn, now: steering.reset_world(conn))
 
     def dump(self) -> dict[str, Any]:
-        return self._run(control.dump_world)
+        return self._run(dumping.dump_world)
 
     def simulate_download(
         self,
@@ -71,18 +72,18 @@ class LocalControl:
             spec["files"] = list(files)
         if count is not None:
             spec["count"] = count
-        return self._run(lambda conn, now: control.simulate_download(conn, spec, now))
+        return self._run(lambda conn, now: steering.simulate_download(conn, spec, now))
 
     def advance_clock(self, seconds: float) -> dict[str, Any]:
-        return self._run(lambda conn, now: control.move_clock(conn, {"advance": seconds}))
+        return self._run(lambda conn, now: steering.move_clock(conn, {"advance": seconds}))
 
     def set_clock(self, when: datetime | str) -> dict[str, Any]:
         value = when.isoformat() if isinstance(when, datetime) else when
-        return self._run(lambda conn, now: control.move_clock(conn, {"set": value}))
+        return self._run(lambda conn, now: steering.move_clock(conn, {"set": value}))
 
     def update_settings(self, **changes: Any) -> dict[str, Any]:
         def op(conn: sqlite3.Connection, now: float) -> dict[str, Any]:
             settings.update(conn, changes)
-            return control.settings_doc(conn)
+            return dumping.settings_doc(conn)
 
         return self._run(op)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from reconciler.sandbox import transfer_acl, transfer_tasks
+from reconciler.sandbox import transfer_acl, transfer_scheduling
 
 
 def settle(conn: sqlite3.Connection, now: float) -> None:
-    transfer_tasks.settle(conn, now)
+    transfer_scheduling.settle(conn, now)
     transfer_acl.settle_expired(conn, now)
