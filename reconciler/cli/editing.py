@@ -235,6 +235,9 @@ def grant_group() -> None:
 
     PRINCIPAL is a username (alice@example.org), an identity UUID,
     group:<name or UUID>, public:all_authenticated_users or public:anonymous.
+
+    Exit status: 0 changed (or nothing to change), 1 refused (nothing changed) or the
+    commit failed (the edit stays), 2 usage error.
     """
 
 
@@ -340,6 +343,9 @@ def membership_group() -> None:
     """Add, extend and revoke time-limited group memberships by editing the spec files.
 
     GROUP is a declared group's name or UUID; IDENTITY a username or identity UUID.
+
+    Exit status: 0 changed (or nothing to change), 1 refused (nothing changed) or the
+    commit failed (the edit stays), 2 usage error.
     """
 
 
@@ -419,7 +425,10 @@ def tidy_command(
     PATHS (files or directories inside --specs; default: all of them).
 
     A distribution left without grants keeps `grants: []`; comments above a removed
-    entry stay. Exit 0 also when there is nothing to remove.
+    entry stay.
+
+    Exit status: 0 changed (or nothing to change), 1 refused (nothing changed) or the
+    commit failed (the edit stays), 2 usage error.
     """
     return tidy(specs_dir, older_than=older_than, paths=paths, **options)
 
