@@ -66,13 +66,14 @@ def fetch_lifecycle(
 ) -> Lifecycle:
     """Update the store from Globus, then return what planning needs from it."""
     journal = _journal(store, now, pass_id)
-    _follow_stagings(clients, store, now, journal)
+    _follow_stagings(clients, store, now, journal, names=_names(intent, live))
     errors = _follow_downloads(clients, store, intent=intent, live=live, now=now, journal=journal)
     loaded = store.load_lifecycle()
     return Lifecycle(
         stagings=loaded.stagings,
         consumed=loaded.consumed,
         made_directories=loaded.made_directories,
+        pending_directories=loaded.pending_directories,
         errors=tuple(errors),
     )
 
@@ -89,15 +90,27 @@ def _journal(store: StateStore, now: datetime, pass_id: str) -> Journal:
     return write
 
 
+def _names(intent: Intent, live: LiveState) -> dict[str, str]:
+    """Collection and identity ids to the names people know them by, for the journal."""
+    names = {c.id: c.name for c in intent.collections}
+    names.update((i.id, i.username) for i in live.identities.values())
+    return names
+
+
 def _follow_stagings(
-    clients: GlobusClients, store: StateStore, now: datetime, journal: Journal
+    clients: GlobusClients,
+    store: StateStore,
+    now: datetime,
+    journal: Journal,
+    *,
+    names: dict[str, str],
 ) -> None:
     for key, staging in store.load_lifecycle().stagings.items():
         if staging.status != "submitted" or staging.task_id is None:
             continue
         status = fetch_task_status(clients.transfer, staging.task_id)
-        where = f"{key[0]}:{key[3]}"
-        principal = f"{key[1]}:{key[2]}"
+        where = f"{names.get(key[0], key[0])}:{key[3]}"
+        principal = f"{key[1]}:{names.get(key[2], key[2])}"
         if status.status == "SUCCEEDED":
             store.record_staging(key, "succeeded", now=now)
             journal("staging_succeeded", where, principal, "data staged", f"task {status.task_id}")

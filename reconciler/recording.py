@@ -1,10 +1,13 @@
 """An ActionPort that remembers: it wraps the Globus port and writes to the state store
 what later passes need (directories made, staging submissions) before or after each
-call, so a crash at any point leaves the store telling the truth or less than it.
+call, so a crash at any point leaves the store telling the truth, or recording an
+attempt whose outcome is unknown.
 
 Staging is reserved before it is submitted: the submission id is stored first, and a
 retry (same pass, next pass, or another process) submits under the same id, which
 Globus runs once. No duplicate task, even across a crash between submit and record.
+A grant directory is reserved before its mkdir the same way, so a crash between Globus
+making it and the store recording it cannot leave a directory no pass will clean up.
 """
 
 from __future__ import annotations
@@ -32,9 +35,19 @@ class RecordingPort:
         self._clock = clock
 
     def make_directory(self, action: MakeDirectory) -> bool:
+        if not action.grant_directory:
+            return self._inner.make_directory(action)
+        # Reserved before the call: a crash after Globus made the directory but before
+        # it was recorded would leave a directory no later pass knows it may clean up.
+        # A failed call keeps the reservation (the directory may exist all the same).
+        cid, path = action.collection_id, action.path
+        fresh = self._store.reserve_directory(cid, path, now=self._clock())
         created = self._inner.make_directory(action)
-        if created and action.grant_directory:
-            self._store.record_made_directory(action.collection_id, action.path, now=self._clock())
+        if created or not fresh:
+            # Made now, or "existed" after an interrupted attempt that may have made it.
+            self._store.record_made_directory(cid, path, now=self._clock())
+        else:
+            self._store.release_directory(cid, path)
         return created
 
     def stage_data(self, action: StageData) -> str:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from reconciler.core.intent import Intent
 from reconciler.credentials import SANDBOX_CLIENT_ID, load_credentials, sandbox_credentials
+from reconciler.errors import GlobusError
 from reconciler.globus.connecting import DEFAULT_RATE, GlobusClients, connect
-from reconciler.sandbox.control_client import SandboxControl
+from reconciler.sandbox.control_client import SandboxControl, SandboxControlError
 from reconciler.sandbox.embedded import sandbox_service_env, start_sandbox
 from reconciler.sandbox.seeding import seed_from_intent
 from reconciler.state import StateStore, open_store
@@ -59,9 +60,19 @@ class Target:
 
     def seed(self, intent: Intent) -> None:
         """In sandbox mode, make the collections, groups and identities the specs
-        name exist (idempotent); in production, nothing."""
-        if self.sandbox_url is not None:
+        name exist (idempotent); in production, nothing. An unreachable or refusing
+        sandbox is a ``GlobusError``, as an unreachable Globus would be: the command
+        exits 1 with one line and the daemon's pass fails and is retried, no traceback."""
+        if self.sandbox_url is None:
+            return
+        try:
             seed_from_intent(SandboxControl(self.sandbox_url), intent, client_id=SANDBOX_CLIENT_ID)
+        except (SandboxControlError, OSError) as err:  # URLError is an OSError
+            raise GlobusError(
+                f"cannot seed it at {self.sandbox_url}: {getattr(err, 'reason', err)}",
+                service="sandbox",
+                retryable=True,
+            ) from err
 
 
 @contextmanager

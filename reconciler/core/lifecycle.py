@@ -62,3 +62,12 @@ class Lifecycle:
     """(collection id, path) of grant directories the reconciler made and has not yet
     removed: known to exist, and eligible for cleanup even if Globus already dropped
     the rule at its expiry."""
+    pending_directories: frozenset[tuple[str, str]] = frozenset()
+    """Grant directories a run was making when it stopped (recorded before the mkdir
+    call, which may or may not have reached Globus): not known to exist, but eligible
+    for cleanup like those made."""
+
+    @property
+    def cleanable_directories(self) -> frozenset[tuple[str, str]]:
+        """Grant directories the reconciler made, or may have made, and so cleans up."""
+        return self.made_directories | self.pending_directories

@@ -137,7 +137,14 @@ class Reconciler:
     ) -> PassReport:
         self._target.seed(intent)
         now = self._clock.now()
-        plan, live = fetch_plan(self._target.clients, intent, now=now, guard=self._settings.guard)
+        plan, live = fetch_plan(
+            self._target.clients,
+            intent,
+            now=now,
+            guard=self._settings.guard,
+            store=self._target.store,
+            pass_id=pass_id,
+        )
         rules, members = compute_managed_counts(intent, live, now=now)
 
         def report(*, applied: bool, outcomes: Sequence[Outcome], error: str | None) -> PassReport:

@@ -8,7 +8,7 @@ root itself or outside it) is never planned on.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from reconciler.core.actions import (
@@ -34,7 +34,7 @@ from reconciler.planning.paths import (
 
 STAGING_POLL = timedelta(seconds=10)
 """How soon to look at a staging task in flight again."""
-DOWNLOAD_POLL = timedelta(seconds=60)
+DOWNLOAD_POLL = timedelta(seconds=30)
 """How often to read the task history of collections with revoke-after-download grants."""
 
 
@@ -58,7 +58,18 @@ def same_instant(a: datetime | None, b: datetime | None) -> bool:
     """Globus stores whole seconds; compare at that precision."""
     if a is None or b is None:
         return a is b
-    return int(a.timestamp()) == int(b.timestamp())
+    return a == b or int(a.timestamp()) == int(b.timestamp())
+
+
+@dataclass
+class _Wanted:
+    """What the grants in force need, sorted out against the live rules."""
+
+    updates: list[UpdateRule] = field(default_factory=list)
+    to_create: list[DesiredRule] = field(default_factory=list)
+    to_stage: list[DesiredRule] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    checks: list[datetime] = field(default_factory=list)
 
 
 def compute_rule_actions(
@@ -76,36 +87,7 @@ def compute_rule_actions(
     live_by_key: dict[RuleKey, LiveRule] = {
         (live.id, r.principal_type, r.principal, r.path): r for r in owned
     }
-    updates: list[UpdateRule] = []
-    to_create: list[DesiredRule] = []
-    to_stage: list[DesiredRule] = []
-    notes: list[str] = []
-    checks: list[datetime] = []
-    for key, rule in wanted.items():
-        current = live_by_key.get(key)
-        if current is None:
-            staging = lifecycle.stagings.get(key)
-            step = compute_staging_step(rule, staging, now)
-            if step == "create":
-                to_create.append(rule)
-            elif step == "stage":
-                to_stage.append(rule)
-                checks.append(now + STAGING_POLL)
-            else:
-                notes.append(step)
-                retry = staging.next_attempt if staging and staging.status == "failed" else None
-                checks.append(retry or now + STAGING_POLL)
-            continue
-        if rule.grant.revoke_after_download:
-            checks.append(now + DOWNLOAD_POLL)
-        if current.id is not None and (
-            current.permissions != rule.grant.permissions
-            or not same_instant(current.expires, rule.grant.expires)
-        ):
-            updates.append(_update(collection, current, rule))
-    to_create.sort(key=lambda r: r.key)
-    to_stage.sort(key=lambda r: r.key)
-    updates.sort(key=lambda u: (u.path, u.principal.id))
+    sorted_out = _sort_out_wanted(collection, live_by_key, wanted, lifecycle=lifecycle, now=now)
 
     deletes: list[DeleteRule] = []
     cleaned: dict[str, tuple[bool, str]] = {}
@@ -118,19 +100,66 @@ def compute_rule_actions(
             cleaned[current.path] = (gone is None, "cleanup of the revoked rule's directory")
     deletes.sort(key=lambda d: (d.path, d.principal.id))
     cleaned.update(_absent_rule_cleanups(collection, live_by_key, revoked, lifecycle))
+    for path, why in _unclaimed_made_directories(collection, wanted, revoked, lifecycle).items():
+        cleaned.setdefault(path, why)
 
-    actions: list[Action] = [*deletes, *updates]
+    actions: list[Action] = [*deletes, *sorted_out.updates]
     if cleaned:
         kept_paths = [rule.path for rule in wanted.values()]
-        kept_paths += [r.path for k, r in live_by_key.items() if k in wanted]
         actions.extend(_directory_removals(collection, cleaned, kept_paths))
     made = {path for cid, path in lifecycle.made_directories if cid == collection.id}
-    actions.extend(_directories_for(collection, [*to_stage, *to_create], live.rules, made))
-    actions.extend(_stage(collection, rule) for rule in to_stage)
-    actions.extend(_create(collection, rule) for rule in to_create)
+    new_directories = [*sorted_out.to_stage, *sorted_out.to_create]
+    actions.extend(_directories_for(collection, new_directories, live.rules, made))
+    actions.extend(_stage(collection, rule) for rule in sorted_out.to_stage)
+    actions.extend(_create(collection, rule) for rule in sorted_out.to_create)
     return RulePlan(
-        tuple(actions), managed=len(owned), notes=tuple(notes), next_check=min(checks, default=None)
+        tuple(actions),
+        managed=len(owned),
+        notes=tuple(sorted_out.notes),
+        next_check=min(sorted_out.checks, default=None),
     )
+
+
+def _sort_out_wanted(
+    collection: CollectionIntent,
+    live_by_key: Mapping[RuleKey, LiveRule],
+    wanted: Mapping[RuleKey, DesiredRule],
+    *,
+    lifecycle: Lifecycle,
+    now: datetime,
+) -> _Wanted:
+    """Each grant in force: update its drifted rule, create it, stage its data first, or
+    wait (a note); and when to look at its data again."""
+    out = _Wanted()
+    for key, rule in wanted.items():
+        watched = rule.grant.revoke_after_download
+        current = live_by_key.get(key)
+        if current is not None:
+            if watched:
+                out.checks.append(now + DOWNLOAD_POLL)
+            if current.id is not None and (
+                current.permissions != rule.grant.permissions
+                or not same_instant(current.expires, rule.grant.expires)
+            ):
+                out.updates.append(_update(collection, current, rule))
+            continue
+        staging = lifecycle.stagings.get(key)
+        step = compute_staging_step(rule, staging, now)
+        if step == "create":
+            out.to_create.append(rule)
+            if watched:
+                out.checks.append(now + DOWNLOAD_POLL)
+        elif step == "stage":
+            out.to_stage.append(rule)
+            out.checks.append(now + STAGING_POLL)
+        else:
+            out.notes.append(step)
+            retry = staging.next_attempt if staging and staging.status == "failed" else None
+            out.checks.append(retry or now + STAGING_POLL)
+    out.to_create.sort(key=lambda r: r.key)
+    out.to_stage.sort(key=lambda r: r.key)
+    out.updates.sort(key=lambda u: (u.path, u.principal.id))
+    return out
 
 
 def compute_staging_step(rule: DesiredRule, staging: Staging | None, now: datetime) -> str:
@@ -170,9 +199,30 @@ def _absent_rule_cleanups(
     for key, gone in revoked.items():
         if key in live_by_key or not gone.grant.cleanup:
             continue
-        if (collection.id, gone.path) in lifecycle.made_directories:
+        if (collection.id, gone.path) in lifecycle.cleanable_directories:
             out[gone.path] = (False, "cleanup of the revoked grant's directory (rule already gone)")
     return out
+
+
+def _unclaimed_made_directories(
+    collection: CollectionIntent,
+    wanted: Mapping[RuleKey, DesiredRule],
+    revoked: Mapping[RuleKey, RevokedRule],
+    lifecycle: Lifecycle,
+) -> dict[str, tuple[bool, str]]:
+    """Grant directories the reconciler made that no grant in the specs claims any more
+    (neither in force nor revoked): a run that stopped between deleting a rule and
+    removing its directory, or between making a directory and creating its rule, left
+    them behind. Cleaned up when the collection's cleanup applies (there is no grant to
+    say otherwise), like the directory of a pruned rule."""
+    if not collection.cleanup:
+        return {}
+    claimed = {rule.path for rule in wanted.values()} | {gone.path for gone in revoked.values()}
+    return {
+        path: (True, "cleanup of a directory made for a grant no spec lists any more")
+        for collection_id, path in lifecycle.cleanable_directories
+        if collection_id == collection.id and path not in claimed
+    }
 
 
 def _stage(collection: CollectionIntent, rule: DesiredRule) -> StageData:

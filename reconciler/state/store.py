@@ -33,6 +33,10 @@ CREATE TABLE IF NOT EXISTS made_directories (
     collection_id TEXT NOT NULL, path TEXT NOT NULL, at TEXT NOT NULL,
     PRIMARY KEY (collection_id, path)
 );
+CREATE TABLE IF NOT EXISTS pending_directories (
+    collection_id TEXT NOT NULL, path TEXT NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (collection_id, path)
+);
 CREATE TABLE IF NOT EXISTS downloads (
     key TEXT NOT NULL, file TEXT NOT NULL, PRIMARY KEY (key, file)
 );
@@ -124,7 +128,16 @@ class StateStore:
             (r["collection_id"], r["path"])
             for r in self._query("SELECT collection_id, path FROM made_directories")
         )
-        return Lifecycle(stagings=stagings, consumed=consumed, made_directories=made)
+        pending = frozenset(
+            (r["collection_id"], r["path"])
+            for r in self._query("SELECT collection_id, path FROM pending_directories")
+        )
+        return Lifecycle(
+            stagings=stagings,
+            consumed=consumed,
+            made_directories=made,
+            pending_directories=pending,
+        )
 
     # --- staging -------------------------------------------------------------------
     def reserve_staging(
@@ -240,17 +253,44 @@ class StateStore:
             )
 
     # --- directories ---------------------------------------------------------------
+    def reserve_directory(self, collection_id: str, path: str, *, now: datetime) -> bool:
+        """Record, before the mkdir call, that a grant directory is being made; True
+        when no earlier (interrupted) attempt had recorded it already."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO pending_directories (collection_id, path, at)"
+                " VALUES (?, ?, ?)",
+                (collection_id, path, _iso(now)),
+            )
+            return cursor.rowcount == 1
+
+    def release_directory(self, collection_id: str, path: str) -> None:
+        """Drop a reservation: the directory was there before, not made by us."""
+        with self._write() as conn:
+            conn.execute(
+                "DELETE FROM pending_directories WHERE collection_id = ? AND path = ?",
+                (collection_id, path),
+            )
+
     def record_made_directory(self, collection_id: str, path: str, *, now: datetime) -> None:
         with self._write() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO made_directories (collection_id, path, at) VALUES (?, ?, ?)",
                 (collection_id, path, _iso(now)),
             )
+            conn.execute(
+                "DELETE FROM pending_directories WHERE collection_id = ? AND path = ?",
+                (collection_id, path),
+            )
 
     def forget_directory(self, collection_id: str, path: str) -> None:
         with self._write() as conn:
             conn.execute(
                 "DELETE FROM made_directories WHERE collection_id = ? AND path = ?",
+                (collection_id, path),
+            )
+            conn.execute(
+                "DELETE FROM pending_directories WHERE collection_id = ? AND path = ?",
                 (collection_id, path),
             )
 

@@ -96,4 +96,11 @@ def test_revoke_after_download_grants_ask_to_be_checked_again() -> None:
     existing = rule(ALICE, PATH, expires=NOW + timedelta(days=30))
     plan = compute_plan(intent((watched,)), live((ADMIN_ROLE, existing)), now=NOW)
     assert plan.actions == ()
-    assert plan.next_check == NOW + timedelta(seconds=60)
+    assert plan.next_check == NOW + timedelta(seconds=30)
+
+
+def test_creating_a_revoke_after_download_rule_schedules_the_first_download_check() -> None:
+    watched = replace(grant(), revoke_after_download=True)
+    plan = compute_plan(intent((watched,)), live(), now=NOW)
+    assert "create_rule" in [a.kind for a in plan.actions]
+    assert plan.next_check == NOW + timedelta(seconds=30)
