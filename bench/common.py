@@ -38,8 +38,8 @@ EXPIRES = "2027-06-30"
 
 
 def machine() -> str:
-    cpus = os.cpu_count()
-    return f"{platform.processor() or platform.machine()}, {cpus} CPUs, Python {platform.python_version()}"
+    arch = platform.processor() or platform.machine()
+    return f"{arch}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
 
 
 def free_port() -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -156,8 +157,13 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+DEBUG_ENV = "RECONCILER_DEBUG"
+
+
 def reported(func: F) -> F:
-    """Turn the errors we understand into one line and exit 1, never a traceback."""
+    """Turn the errors we understand into one line and exit 1, never a traceback. An
+    error we do not understand is a bug: one line too, and the traceback only with
+    ``RECONCILER_DEBUG=1``."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -165,6 +171,15 @@ def reported(func: F) -> F:
             return func(*args, **kwargs)
         except ReconcilerError as err:
             fail(str(err))
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as err:
+            if os.environ.get(DEBUG_ENV):
+                raise
+            fail(
+                f"internal error: {type(err).__name__}: {err}. This is a bug in the reconciler; "
+                f"{DEBUG_ENV}=1 shows the traceback"
+            )
 
     return wrapper  # type: ignore[return-value]
 
