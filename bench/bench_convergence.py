@@ -105,8 +105,9 @@ def main() -> None:
                 script_text = (
                     f"{'~' + format(script_wall, '.1f'):>9} {'~' + str(estimated_calls):>7}"
                 )
+            wall, calls = rec["wall"], rec["calls"]
             print(
-                f"{grants:6d} {collections:4d} {latency:6d} | {rec['wall']:7.1f} {rec['calls']:6.0f} "
+                f"{grants:6d} {collections:4d} {latency:6d} | {wall:7.1f} {calls:6.0f} "
                 f"{rec['calls'] / rec['wall']:7.1f} {bound:7.1f} {rec['wall'] / bound - 1:+6.1%} "
                 f"{rec['throttled']:4.0f} | {script_text} {script_wall / rec['wall']:5.1f}x",
                 flush=True,

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import globus_sdk
 from globus_sdk.scopes import GroupsScopes
-from globus_sdk.token_storage import JSONTokenStorage, MemoryTokenStorage
+from globus_sdk.token_storage import MemoryTokenStorage
 
 from reconciler.credentials import ClientCredentials, Credentials, TokenCredentials
+from reconciler.globus.caching import CachingTokenStorage
 from reconciler.globus.throttling import RequestStats, ThrottledAdapter, TokenBucket
 
 TRANSFER_RS = "transfer.api.globus.org"
@@ -54,8 +55,8 @@ def connect(
 ) -> GlobusClients:
     """Create clients (no network yet: tokens are fetched on the first call).
 
-    ``token_cache`` is a JSON file the SDK writes with mode 0600; None keeps tokens in
-    memory only.
+    ``token_cache`` is a JSON file written with mode 0600, safe for threads and crashes
+    (``reconciler.globus.caching``); None keeps tokens in memory only.
     """
     bucket = bucket or TokenBucket(rate)
     stats = RequestStats()
@@ -63,9 +64,11 @@ def connect(
     groups: globus_sdk.GroupsClient
     auth: globus_sdk.AuthClient
     if isinstance(credentials, ClientCredentials):
-        storage = JSONTokenStorage(token_cache) if token_cache is not None else MemoryTokenStorage()
         if token_cache is not None:
             token_cache.parent.mkdir(parents=True, exist_ok=True)
+        storage = (
+            CachingTokenStorage(token_cache) if token_cache is not None else MemoryTokenStorage()
+        )
         # The login client fetches tokens; throttling it too means every request the
         # process makes is under the budget and counted.
         login = globus_sdk.ConfidentialAppAuthClient(
