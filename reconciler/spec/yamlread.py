@@ -14,9 +14,10 @@ This module knows YAML, not the spec language: it does not look at key names.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,9 @@ from ruamel.yaml.reader import ReaderError
 
 from reconciler.core.intent import Origin
 from reconciler.spec.diagnostics import Report
+
+_HAVE_CLIB = importlib.util.find_spec("_ruamel_yaml") is not None
+"""ruamel.yaml.clib's C extension (libyaml) is importable."""
 
 DataPath = tuple[str | int, ...]
 Position = tuple[int, int]
@@ -89,6 +93,20 @@ class _Abort(Exception):
         self.message = message
 
 
+def _compose_all(text: str) -> Iterable[Node]:
+    """The node trees of ``text``: with libyaml (ruamel.yaml.clib, about 4x faster on
+    large files, the same marks) when it is installed and the text is valid YAML; a
+    text libyaml refuses is composed again by the pure-Python composer, whose error
+    messages and positions are the ones the spec language documents."""
+    if _HAVE_CLIB:
+        try:
+            return list(YAML(typ="safe", pure=False).compose_all(text))
+        except YAMLError:
+            pass
+    nodes: Iterable[Node] = YAML(typ="safe", pure=True).compose_all(text)
+    return nodes
+
+
 def read_documents(file: str, raw: bytes, report: Report) -> Reading:
     """The non-empty documents of ``raw``, read as file ``file``; problems go to ``report``."""
     text = _decode(file, raw, report)
@@ -99,7 +117,7 @@ def read_documents(file: str, raw: bytes, report: Report) -> Reading:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            for node in YAML(typ="safe", pure=True).compose_all(text):
+            for node in _compose_all(text):
                 if isinstance(node, ScalarNode) and _tag(node) == _TAG + "null":
                     continue  # an empty document (`---` alone) declares nothing
                 converter = _Converter(file, report)
