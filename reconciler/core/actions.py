@@ -7,14 +7,14 @@ Markdown. ``kind`` is the stable name used in JSON output and logs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
 from reconciler.core.intent import Origin, Permissions, PrincipalKind
+from reconciler.core.values import value
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Principal:
     """A resolved principal as Globus stores it; ``label`` is for humans (a username)."""
 
@@ -29,7 +29,7 @@ class Principal:
         return f"{self.type}:{shown}"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class MakeDirectory:
     kind: ClassVar[str] = "make_directory"
     collection: str
@@ -41,7 +41,7 @@ class MakeDirectory:
     cleanup applies); False for a parent made on the way (never removed)."""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class CreateRule:
     kind: ClassVar[str] = "create_rule"
     collection: str
@@ -56,7 +56,7 @@ class CreateRule:
     origin: Origin | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class UpdateRule:
     kind: ClassVar[str] = "update_rule"
     collection: str
@@ -72,7 +72,7 @@ class UpdateRule:
     origin: Origin | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class DeleteRule:
     kind: ClassVar[str] = "delete_rule"
     collection: str
@@ -87,7 +87,7 @@ class DeleteRule:
     False for expiry or consumption, which the specs declare and the guard never blocks."""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class RemoveDirectory:
     kind: ClassVar[str] = "remove_directory"
     collection: str
@@ -97,7 +97,7 @@ class RemoveDirectory:
     pruned: bool
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class StageData:
     """Copy a distribution's source into a grant's directory (checksum sync); the rule
     is created in a later pass, once the task has succeeded."""
@@ -113,7 +113,7 @@ class StageData:
     origin: Origin | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AddMember:
     kind: ClassVar[str] = "add_member"
     group: str
@@ -123,7 +123,7 @@ class AddMember:
     origin: Origin | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class RemoveMember:
     kind: ClassVar[str] = "remove_member"
     group: str

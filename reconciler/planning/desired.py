@@ -6,8 +6,8 @@ Pure: takes the intent, the identity map read from Globus Auth and ``now``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
 from reconciler.core.actions import Principal
@@ -15,10 +15,11 @@ from reconciler.core.intent import GrantIntent, Intent, MembershipIntent, Origin
 from reconciler.core.lifecycle import RuleKey
 from reconciler.core.live import Identity
 from reconciler.core.plan import Problem
+from reconciler.core.values import value
 from reconciler.planning.paths import format_instant
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class DesiredRule:
     key: RuleKey
     grant: GrantIntent
@@ -27,7 +28,7 @@ class DesiredRule:
     notify_email: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class RevokedRule:
     key: RuleKey
     grant: GrantIntent
@@ -36,14 +37,14 @@ class RevokedRule:
     why: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class DesiredMember:
     group_id: str
     principal: Principal
     membership: MembershipIntent
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class DesiredState:
     rules: Mapping[RuleKey, DesiredRule]
     revoked: Mapping[RuleKey, RevokedRule]
@@ -79,6 +80,14 @@ def _resolve_principal(
         # A UUID needs no lookup to be granted; Auth only adds a username and an email.
         return Principal("identity", ref.value), None
     return Principal("identity", identity.id, identity.username), identity
+
+
+CONSUMED_REASON = "grant consumed: the grantee downloaded the whole directory"
+
+
+@functools.lru_cache(maxsize=4096)
+def _expired_reason(expires: datetime) -> str:
+    return f"grant expired at {format_instant(expires)}"
 
 
 def _unresolved(ref: str, origin: Origin) -> Problem:
@@ -135,11 +144,7 @@ def compute_desired(
         )
         key: RuleKey = (grant.collection_id, principal.type, principal.id, path)
         if expired or key in consumed:
-            why = (
-                f"grant expired at {format_instant(grant.expires)}"
-                if expired
-                else "grant consumed: the grantee downloaded the whole directory"
-            )
+            why = _expired_reason(grant.expires) if expired else CONSUMED_REASON
             revoked.setdefault(key, RevokedRule(key, grant, principal, path, why))
             continue
         upcoming.append(grant.expires)

@@ -10,28 +10,26 @@ def is_strictly_under(path: str, root: str) -> bool:
     return path != root and path.startswith(root)
 
 
+def parent_of(path: str) -> str:
+    """``/a/b/`` -> ``/a/``; ``/`` is its own parent."""
+    return path[: path.rstrip("/").rfind("/") + 1] or "/"
+
+
+@functools.lru_cache(maxsize=65536)
 def ancestors_between(path: str, root: str) -> tuple[str, ...]:
-    """The directories from just below ``root`` down to ``path`` itself, parents first."""
+    """The directories from just below ``root`` down to ``path`` itself, parents first.
+    Cached: grants share their parents, and a parent's chain is computed once."""
     if not is_strictly_under(path, root):
         return ()
-    parts = path[len(root) :].strip("/").split("/")
-    out: list[str] = []
-    current = root
-    for part in parts:
-        current = f"{current}{part}/"
-        out.append(current)
-    return tuple(out)
+    return (*ancestors_between(parent_of(path), root), path)
 
 
+@functools.lru_cache(maxsize=65536)
 def self_and_ancestors(path: str) -> tuple[str, ...]:
     """``/a/b/`` -> ``("/", "/a/", "/a/b/")``."""
-    out = ["/"]
-    current = "/"
-    for part in path.strip("/").split("/"):
-        if part:
-            current = f"{current}{part}/"
-            out.append(current)
-    return tuple(out)
+    if path == "/":
+        return ("/",)
+    return (*self_and_ancestors(parent_of(path)), path)
 
 
 @functools.lru_cache(maxsize=4096)
