@@ -24,6 +24,7 @@ from reconciler.core.actions import (
     UpdateRule,
 )
 from reconciler.core.intent import Origin
+from reconciler.core.lifecycle import LocatedError
 from reconciler.core.plan import GuardVerdict, Plan, Problem
 from reconciler.errors import ReconcilerError
 
@@ -83,7 +84,12 @@ def plan_to_json(plan: Plan) -> dict[str, object]:
             {"message": p.message, "origin": str(p.origin) if p.origin else None, "hint": p.hint}
             for p in plan.problems
         ],
+        "errors": [
+            {"message": e.message, "origin": str(e.origin) if e.origin else None}
+            for e in plan.errors
+        ],
         "notes": list(plan.notes),
+        "next_check": plan.next_check.isoformat() if plan.next_check else None,
         "actions": [action_to_json(a) for a in plan.actions],
     }
 
@@ -138,6 +144,10 @@ def plan_from_json(text: str) -> Plan:
             else None,
             managed_rules=doc.get("managed", {}).get("rules", 0),
             managed_members=doc.get("managed", {}).get("memberships", 0),
+            errors=tuple(
+                LocatedError(e["message"], _origin(e.get("origin"))) for e in doc.get("errors", ())
+            ),
+            next_check=datetime.fromisoformat(doc["next_check"]) if doc.get("next_check") else None,
         )
     except PlanFileError:
         raise

@@ -93,7 +93,7 @@ def plan_command(
         click.echo(render_plan_text(plan, style=styler(sys.stdout.isatty())))
     if out_file is not None:
         out_file.write_text(render_plan_json(plan), encoding="utf-8")
-    if plan.blocked:
+    if plan.blocked or plan.errors:
         sys.exit(1)
     if detailed_exitcode and plan.has_changes:
         sys.exit(2)
@@ -158,6 +158,8 @@ def apply_command(
         if plan.blocked:
             fail("nothing was applied")
         if not plan.has_changes:
+            if plan.errors:
+                fail(f"{len(plan.errors)} error(s) above need fixing")
             return
         if not auto_approve:
             if not sys.stdin.isatty():
@@ -172,7 +174,7 @@ def apply_command(
             store=opened.store,
         )
     click.echo(render_result_text(result, style=style))
-    if not result.ok:
+    if not result.ok or plan.errors:
         sys.exit(1)
 
 

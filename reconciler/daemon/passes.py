@@ -166,6 +166,9 @@ class Reconciler:
 
         for note in plan.notes:
             log.info("plan_note", note=note)
+        for grant_error in plan.errors:
+            # Grant-level and not blocking: the rest of the pass still converges.
+            log.error("grant_error", error=str(grant_error))
         if plan.blocked:
             reasons = compute_blocked_reasons(plan)
             log.error("plan_blocked", reasons=reasons, actions=len(plan.actions))

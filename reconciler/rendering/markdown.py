@@ -15,10 +15,12 @@ def _cell(text: str) -> str:
 
 def render_plan_markdown(plan: Plan) -> str:
     lines = ["### reconciler plan", ""]
-    if plan.problems or plan.guard.tripped:
+    if plan.problems or plan.guard.tripped or plan.errors:
         lines.append("> [!CAUTION]")
         for problem in plan.problems:
             lines.append(f"> {_cell(str(problem))}")
+        for error in plan.errors:
+            lines.append(f"> {_cell(str(error))}")
         if plan.guard.tripped:
             lines.append(f"> {_cell(plan.guard.explanation)}")
         lines.append("")

@@ -22,6 +22,8 @@ def render_plan_text(plan: Plan, *, style: Style = plain) -> str:
     lines: list[str] = []
     for problem in plan.problems:
         lines.append(style(f"error: {problem}", "red"))
+    for error in plan.errors:
+        lines.append(style(f"error: {error}", "red"))
     if plan.guard.tripped:
         lines.append(style(f"refused: {plan.guard.explanation}", "red"))
     for action in plan.actions:

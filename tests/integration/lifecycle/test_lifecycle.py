@@ -13,6 +13,7 @@ import pytest
 
 from reconciler.credentials import SANDBOX_CLIENT_ID
 from reconciler.reconciling import apply_plan, fetch_plan
+from reconciler.rendering.text import render_plan_text
 from reconciler.state import JournalQuery, open_store
 from tests.integration.engine.conftest import COLLECTION, World
 
@@ -174,3 +175,31 @@ def test_restart_at_each_step_changes_nothing_twice(world: World, alice_dir: str
     assert world.rules() == []
     assert len(transfer_tasks(world)) == 1
     assert history(world).count("create_rule") == 1
+
+
+def test_missing_activity_monitor_role_is_a_located_error_not_a_crash(
+    world: World, seeded: Callable[[], None], alice_dir: str, tmp_path: Path
+) -> None:
+    world.write("run42.yaml", distribution())
+    seeded()
+    store = open_store(tmp_path / "state.db")
+    clients = world.clients()
+    try:
+        for _ in range(2):  # stage, then grant
+            plan, _ = fetch_plan(clients, world.intent(), now=datetime.now(UTC), store=store)
+            assert apply_plan(clients, plan, store=store).ok
+            world.control.advance_clock(10)
+        assert [r["path"] for r in world.rules()] == [alice_dir]
+        world.control.revoke_role("activity_monitor", SANDBOX_CLIENT_ID, collection_id=COLLECTION)
+
+        plan, _ = fetch_plan(clients, world.intent(), now=datetime.now(UTC), store=store)
+    finally:
+        clients.close()
+        store.close()
+    assert not plan.blocked  # the rest of the pass still converges
+    (error,) = plan.errors
+    assert str(error.origin).startswith(str(world.specs / "run42.yaml"))
+    assert "activity_monitor role" in error.message
+    text = render_plan_text(plan)
+    assert f"error: {error.origin}: cannot read who downloaded what" in text
+    assert len(world.rules()) == 1
