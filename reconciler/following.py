@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from reconciler.core.intent import Intent
@@ -128,8 +128,14 @@ def _follow_stagings(
 
 
 def _watched_grants(intent: Intent, live: LiveState, now: datetime) -> dict[str, list[_Watched]]:
-    """Revoke-after-download grants in force whose rule exists, by collection."""
-    desired = compute_desired(intent, live.identities, now=now)
+    """Revoke-after-download grants in force whose rule exists, by collection. Only
+    those grants are resolved here; planning resolves the whole intent once, later."""
+    grants = tuple(g for g in intent.grants if g.revoke_after_download)
+    if not grants:
+        return {}
+    desired = compute_desired(
+        replace(intent, grants=grants, memberships=()), live.identities, now=now
+    )
     created: dict[RuleKey, datetime | None] = {}
     for collection in live.collections.values():
         for found in collection.rules:
