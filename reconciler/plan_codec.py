@@ -110,7 +110,7 @@ def _decode_action(doc: dict[str, Any]) -> Action:
     kwargs: dict[str, Any] = {}
     for f in fields(cls):
         value: Any = doc.get(f.name)
-        if f.name == "principal":
+        if f.name == "principal" and value is not None:
             value = Principal(value["type"], value["id"], value.get("label", ""))
         elif f.name == "origin":
             value = _origin(value)

@@ -95,6 +95,8 @@ class RemoveDirectory:
     path: str
     reason: str
     pruned: bool
+    principal: Principal | None = None
+    """Whose access the directory served, when known (for the journal and history)."""
 
 
 @value

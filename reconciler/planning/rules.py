@@ -11,6 +11,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from reconciler.core.actions import (
     Action,
@@ -62,6 +63,12 @@ def same_instant(a: datetime | None, b: datetime | None) -> bool:
     return a == b or int(a.timestamp()) == int(b.timestamp())
 
 
+class _Cleanup(NamedTuple):
+    pruned: bool
+    reason: str
+    principal: Principal | None
+
+
 @dataclass
 class _Wanted:
     """What the grants in force need, sorted out against the live rules."""
@@ -91,18 +98,23 @@ def compute_rule_actions(
     sorted_out = _sort_out_wanted(collection, live_by_key, wanted, lifecycle=lifecycle, now=now)
 
     deletes: list[DeleteRule] = []
-    cleaned: dict[str, tuple[bool, str]] = {}
+    cleaned: dict[str, _Cleanup] = {}
     for key, current in live_by_key.items():
         if key in wanted or current.id is None:
             continue
         gone = revoked.get(key)
-        deletes.append(_delete(collection, current, gone))
+        delete = _delete(collection, current, gone)
+        deletes.append(delete)
         if gone.grant.cleanup if gone else collection.cleanup:
-            cleaned[current.path] = (gone is None, "cleanup of the revoked rule's directory")
+            cleaned[current.path] = _Cleanup(
+                gone is None, "cleanup of the revoked rule's directory", delete.principal
+            )
     deletes.sort(key=lambda d: (d.path, d.principal.id))
     cleaned.update(_absent_rule_cleanups(collection, live_by_key, revoked, lifecycle))
-    for path, why in _unclaimed_made_directories(collection, wanted, revoked, lifecycle).items():
-        cleaned.setdefault(path, why)
+    for path, cleanup in _unclaimed_made_directories(
+        collection, wanted, revoked, lifecycle
+    ).items():
+        cleaned.setdefault(path, cleanup)
 
     actions: list[Action] = [*deletes, *sorted_out.updates]
     if cleaned:
@@ -193,15 +205,19 @@ def _absent_rule_cleanups(
     live_by_key: Mapping[RuleKey, LiveRule],
     revoked: Mapping[RuleKey, RevokedRule],
     lifecycle: Lifecycle,
-) -> dict[str, tuple[bool, str]]:
+) -> dict[str, _Cleanup]:
     """Directories the reconciler made for grants now revoked whose rule is already
     gone (Globus may drop a rule at its expiry): still cleaned up, from the store."""
-    out: dict[str, tuple[bool, str]] = {}
+    out: dict[str, _Cleanup] = {}
     for key, gone in revoked.items():
         if key in live_by_key or not gone.grant.cleanup:
             continue
         if (collection.id, gone.path) in lifecycle.cleanable_directories:
-            out[gone.path] = (False, "cleanup of the revoked grant's directory (rule already gone)")
+            out[gone.path] = _Cleanup(
+                False,
+                "cleanup of the revoked grant's directory (rule already gone)",
+                gone.principal,
+            )
     return out
 
 
@@ -210,7 +226,7 @@ def _unclaimed_made_directories(
     wanted: Mapping[RuleKey, DesiredRule],
     revoked: Mapping[RuleKey, RevokedRule],
     lifecycle: Lifecycle,
-) -> dict[str, tuple[bool, str]]:
+) -> dict[str, _Cleanup]:
     """Grant directories the reconciler made that no grant in the specs claims any more
     (neither in force nor revoked): a run that stopped between deleting a rule and
     removing its directory, or between making a directory and creating its rule, left
@@ -220,7 +236,7 @@ def _unclaimed_made_directories(
         return {}
     claimed = {rule.path for rule in wanted.values()} | {gone.path for gone in revoked.values()}
     return {
-        path: (True, "cleanup of a directory made for a grant no spec lists any more")
+        path: _Cleanup(True, "cleanup of a directory made for a grant no spec lists any more", None)
         for collection_id, path in lifecycle.cleanable_directories
         if collection_id == collection.id and path not in claimed
     }
@@ -346,7 +362,7 @@ def _directories_for(
 
 def _directory_removals(
     collection: CollectionIntent,
-    cleaned: Mapping[str, tuple[bool, str]],
+    cleaned: Mapping[str, _Cleanup],
     kept_paths: list[str],
 ) -> list[RemoveDirectory]:
     """A revoked rule's own directory goes, unless a rule that stays uses it or
@@ -358,8 +374,9 @@ def _directory_removals(
             collection=collection.name,
             collection_id=collection.id,
             path=path,
-            reason=cleaned[path][1],
-            pruned=cleaned[path][0],
+            reason=cleaned[path].reason,
+            pruned=cleaned[path].pruned,
+            principal=cleaned[path].principal,
         )
         for path in sorted(cleaned)
         if is_strictly_under(path, collection.root) and path not in in_use

@@ -108,6 +108,11 @@ def test_stage_grant_download_revoke_cleanup(world: World, alice_dir: str) -> No
     ):
         assert expected in events, events
     assert events.index("stage_data") < events.index("create_rule") < events.index("consumed")
+    alices = world.cli(
+        "history", "--sandbox", "--principal", "alice@example.org", "--output", "json"
+    )
+    mine = [e["event"] for e in json.loads(alices.output)["entries"]]
+    assert {"stage_data", "create_rule", "consumed", "delete_rule", "remove_directory"} <= set(mine)
 
 
 def test_partial_download_keeps_access(world: World, alice_dir: str) -> None:
