@@ -28,6 +28,7 @@ from reconciler.core.actions import (
 )
 from reconciler.core.plan import Plan
 from reconciler.errors import ReconcilerError
+from reconciler.planning.paths import self_and_ancestors
 
 Status = Literal["done", "failed", "skipped"]
 DEFAULT_CONCURRENCY = 8
@@ -103,13 +104,15 @@ def _build_nodes(plan: Plan, port: ActionPort) -> list[_Node]:
     _order_directories(nodes)
     for collection_id, dirs in removals.items():
         node = _Node(tuple(dirs), _bind_removals(port, collection_id, dirs), tolerant=True)
-        wanted = {d.path for d in dirs}
+        removed = {d.path for d in dirs}
         for dep in nodes:
             first = dep.actions[0]
+            # A recursive delete also takes what is below: wait for every rule deleted
+            # at or below a removed directory.
             if (
                 isinstance(first, DeleteRule)
                 and first.collection_id == collection_id
-                and first.path in wanted
+                and not removed.isdisjoint(self_and_ancestors(first.path))
             ):
                 _link(dep, node)
         nodes.append(node)
@@ -201,10 +204,17 @@ def _bind_removals(
     port: ActionPort, collection_id: str, dirs: Sequence[RemoveDirectory]
 ) -> Callable[[Sequence[Action]], Mapping[int, tuple[Status, str]]]:
     def run(failed: Sequence[Action]) -> Mapping[int, tuple[Status, str]]:
-        # A directory whose rule could not be deleted stays: someone may still use it.
-        kept = {a.path for a in failed if isinstance(a, DeleteRule)}
+        # A directory whose rule (or a rule below it) could not be deleted stays:
+        # someone may still use it.
+        still_granted = {
+            ancestor
+            for a in failed
+            if isinstance(a, DeleteRule)
+            for ancestor in self_and_ancestors(a.path)
+        }
+        kept = {d.path for d in dirs if d.path in still_granted}
         out: dict[int, tuple[Status, str]] = {
-            i: ("skipped", f"skipped: deleting the rule on {d.path} failed")
+            i: ("skipped", f"skipped: deleting a rule at or below {d.path} failed")
             for i, d in enumerate(dirs)
             if d.path in kept
         }

@@ -23,7 +23,7 @@ from reconciler.globus.activity import (
     fetch_transferred_files,
 )
 from reconciler.globus.connecting import GlobusClients
-from reconciler.globus.tasks import fetch_task_status
+from reconciler.globus.tasks import TaskStatus, fetch_task_status
 from reconciler.planning.desired import DesiredRule, compute_desired
 from reconciler.state import JournalEntry, StateStore
 
@@ -66,7 +66,9 @@ def fetch_lifecycle(
 ) -> Lifecycle:
     """Update the store from Globus, then return what planning needs from it."""
     journal = _journal(store, now, pass_id)
-    _follow_stagings(clients, store, now, journal, names=_names(intent, live))
+    names = _names(intent, live)
+    _follow_removals(clients, store, journal, names=names)
+    _follow_stagings(clients, store, now, journal, names=names)
     errors = _follow_downloads(clients, store, intent=intent, live=live, now=now, journal=journal)
     loaded = store.load_lifecycle()
     return Lifecycle(
@@ -74,6 +76,7 @@ def fetch_lifecycle(
         consumed=loaded.consumed,
         made_directories=loaded.made_directories,
         pending_directories=loaded.pending_directories,
+        removing_directories=loaded.removing_directories,
         errors=tuple(errors),
     )
 
@@ -88,6 +91,36 @@ def _journal(store: StateStore, now: datetime, pass_id: str) -> Journal:
         )
 
     return write
+
+
+def _follow_removals(
+    clients: GlobusClients, store: StateStore, journal: Journal, *, names: dict[str, str]
+) -> None:
+    """Finish the bookkeeping of delete tasks: a removed directory is forgotten; one
+    whose task failed stays the reconciler's to clean up, and is tried again."""
+    by_task: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for collection_id, path, task_id in store.pending_removals():
+        by_task[task_id].append((collection_id, path))
+    for task_id, paths in by_task.items():
+        try:
+            status = fetch_task_status(clients.transfer, task_id)
+        except GlobusError as err:
+            if err.retryable:
+                continue
+            status = TaskStatus(task_id, "FAILED", f"task unreadable: {err}")
+        if status.status not in ("SUCCEEDED", "FAILED"):
+            continue
+        succeeded = status.status == "SUCCEEDED"
+        for collection_id, path in paths:
+            store.finish_removal(collection_id, path, succeeded=succeeded)
+            if not succeeded:
+                journal(
+                    "cleanup_failed",
+                    f"{names.get(collection_id, collection_id)}:{path}",
+                    "",
+                    f"delete task failed: {status.detail or 'no detail'}; tried again",
+                    f"task {task_id}",
+                )
 
 
 def _names(intent: Intent, live: LiveState) -> dict[str, str]:
@@ -108,7 +141,13 @@ def _follow_stagings(
     for key, staging in store.load_lifecycle().stagings.items():
         if staging.status != "submitted" or staging.task_id is None:
             continue
-        status = fetch_task_status(clients.transfer, staging.task_id)
+        try:
+            status = fetch_task_status(clients.transfer, staging.task_id)
+        except GlobusError as err:
+            if err.retryable:
+                continue  # look again next pass; other stagings and the plan go on
+            # The task is unknown to Globus (purged history, reset world...): stage again.
+            status = TaskStatus(staging.task_id, "FAILED", f"task unreadable: {err}")
         where = f"{names.get(key[0], key[0])}:{key[3]}"
         principal = f"{key[1]}:{names.get(key[2], key[2])}"
         if status.status == "SUCCEEDED":
@@ -204,6 +243,7 @@ def _follow_collection(
         by_owner[grant.key[2]].append(grant)
     watermark = since
     progressed: set[RuleKey] = set()
+    seen: list[str] = []
     for task in fetch_download_tasks(clients.transfer, collection_id, since=since):
         if task.completed is not None:
             watermark = max(watermark, task.completed)
@@ -218,10 +258,14 @@ def _follow_collection(
             if mine:
                 store.add_downloaded_files(grant.key, mine)
                 progressed.add(grant.key)
-        store.mark_download_task(collection_id, task.task_id)
+        seen.append(task.task_id)
     for grant in grants:
         if grant.key in progressed:
             _check_consumed(clients, store, grant, now, journal)
+    # Only now, after every check succeeded: a failed check leaves the tasks unseen,
+    # so the next pass reads them again (their files count once) and checks again.
+    for task_id in seen:
+        store.mark_download_task(collection_id, task_id)
     store.set_download_watermark(collection_id, watermark)
 
 

@@ -73,9 +73,10 @@ class RecordingPort:
         return self._inner.delete_rule(action)
 
     def remove_directories(self, collection_id: str, paths: Sequence[str]) -> str:
+        # Forgotten only once the delete task has succeeded (reconciler.following):
+        # until then the directory still exists, and a failed task is tried again.
         task_id = self._inner.remove_directories(collection_id, paths)
-        for path in paths:
-            self._store.forget_directory(collection_id, path)
+        self._store.record_removal(collection_id, paths, task_id, now=self._clock())
         return task_id
 
     def change_members(

@@ -189,6 +189,13 @@ def _saved_plan(plan_file: Path, *, current: Plan) -> Plan:
             f"(fingerprint {saved.live_fingerprint} != {current.live_fingerprint}); "
             "run `reconciler plan` again"
         )
+    if saved.actions != current.actions:
+        # Same Globus, different plan: time has passed (something expired or came due)
+        # or the specs changed. Applying the old one could re-grant what has expired.
+        fail(
+            f"{plan_file}: this plan is no longer what applying now would do (the specs "
+            "changed, or something expired since it was made); run `reconciler plan` again"
+        )
     return saved
 
 

@@ -67,6 +67,10 @@ class Lifecycle:
     call, which may or may not have reached Globus): not known to exist, but eligible
     for cleanup like those made."""
 
+    removing_directories: frozenset[tuple[str, str]] = frozenset()
+    """Grant directories whose delete task has not finished: neither removed again nor
+    granted anew until it has (the task would take the new grant's data with it)."""
+
     @property
     def cleanable_directories(self) -> frozenset[tuple[str, str]]:
         """Grant directories the reconciler made, or may have made, and so cleans up."""

@@ -57,12 +57,14 @@ def fetch_group(groups: globus_sdk.GroupsClient, group_id: str) -> LiveGroup:
         response = groups.get_group(group_id, include="memberships")
     except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError) as err:
         raise translate(err, service="groups") from err
+    # An entry without a role or status is kept with an unknown one, which planning
+    # never treats as a removable member (fail closed).
     members = tuple(
         LiveMember(
             identity_id=str(m["identity_id"]),
             username=m.get("username"),
-            role=str(m.get("role") or "member"),
-            status=str(m.get("status") or "active"),
+            role=str(m.get("role") or "unknown"),
+            status=str(m.get("status") or "unknown"),
         )
         for m in response.get("memberships") or ()
     )

@@ -99,6 +99,7 @@ def compute_rule_actions(
 
     deletes: list[DeleteRule] = []
     cleaned: dict[str, _Cleanup] = {}
+    uncleaned: list[str] = []
     for key, current in live_by_key.items():
         if key in wanted or current.id is None:
             continue
@@ -109,6 +110,8 @@ def compute_rule_actions(
             cleaned[current.path] = _Cleanup(
                 gone is None, "cleanup of the revoked rule's directory", delete.principal
             )
+        else:
+            uncleaned.append(current.path)
     deletes.sort(key=lambda d: (d.path, d.principal.id))
     cleaned.update(_absent_rule_cleanups(collection, live_by_key, revoked, lifecycle))
     for path, cleanup in _unclaimed_made_directories(
@@ -117,10 +120,19 @@ def compute_rule_actions(
         cleaned.setdefault(path, cleanup)
 
     actions: list[Action] = [*deletes, *sorted_out.updates]
+    for cid, path in lifecycle.removing_directories:
+        if cid == collection.id:
+            cleaned.pop(path, None)  # its delete task is already on the way
     if cleaned:
-        kept_paths = [rule.path for rule in wanted.values()]
+        # Kept: what grants in force use, and what revoked grants asked to keep (a
+        # recursive delete of a parent would take it along).
+        kept_paths = [rule.path for rule in wanted.values()] + uncleaned
         actions.extend(_directory_removals(collection, cleaned, kept_paths))
-    made = {path for cid, path in lifecycle.made_directories if cid == collection.id}
+    made = {
+        path
+        for cid, path in lifecycle.made_directories
+        if cid == collection.id and _being_removed(cid, path, lifecycle) is None
+    }
     new_directories = [*sorted_out.to_stage, *sorted_out.to_create]
     actions.extend(_directories_for(collection, new_directories, live.rules, made))
     actions.extend(_stage(collection, rule) for rule in sorted_out.to_stage)
@@ -156,6 +168,14 @@ def _sort_out_wanted(
             ):
                 out.updates.append(_update(collection, current, rule))
             continue
+        removing = _being_removed(collection.id, rule.path, lifecycle)
+        if removing is not None:
+            out.notes.append(
+                f"{rule.grant.origin}: waiting for the removal of {removing} to finish "
+                f"before granting {rule.path}"
+            )
+            out.checks.append(now + STAGING_POLL)
+            continue
         staging = lifecycle.stagings.get(key)
         step = compute_staging_step(rule, staging, now)
         if step == "create":
@@ -173,6 +193,14 @@ def _sort_out_wanted(
     out.to_stage.sort(key=lambda r: r.key)
     out.updates.sort(key=lambda u: (u.path, u.principal.id))
     return out
+
+
+def _being_removed(collection_id: str, path: str, lifecycle: Lifecycle) -> str | None:
+    """The directory at or above ``path`` whose delete task has not finished, if any."""
+    for ancestor in self_and_ancestors(path):
+        if (collection_id, ancestor) in lifecycle.removing_directories:
+            return ancestor
+    return None
 
 
 def compute_staging_step(rule: DesiredRule, staging: Staging | None, now: datetime) -> str:
@@ -339,7 +367,11 @@ def _directories_for(
     needed: dict[str, str] = {}
     for rule in to_create:
         for directory in ancestors_between(rule.path, collection.root):
-            if directory not in known:
+            if directory in known:
+                continue
+            if directory == rule.path:
+                needed[directory] = rule.path  # a grant's own directory, even if also a parent
+            else:
                 needed.setdefault(directory, rule.path)
     # Parents first: by depth, then by name (a bucket per depth avoids a key per path).
     by_depth: dict[int, list[str]] = {}

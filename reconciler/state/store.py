@@ -37,6 +37,10 @@ CREATE TABLE IF NOT EXISTS pending_directories (
     collection_id TEXT NOT NULL, path TEXT NOT NULL, at TEXT NOT NULL,
     PRIMARY KEY (collection_id, path)
 );
+CREATE TABLE IF NOT EXISTS removals (
+    collection_id TEXT NOT NULL, path TEXT NOT NULL, task_id TEXT NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (collection_id, path)
+);
 CREATE TABLE IF NOT EXISTS downloads (
     key TEXT NOT NULL, file TEXT NOT NULL, PRIMARY KEY (key, file)
 );
@@ -62,6 +66,10 @@ def encode_key(key: RuleKey) -> str:
 def decode_key(text: str) -> RuleKey:
     collection_id, principal_type, principal, path = text.split("\x1f")
     return (collection_id, principal_type, principal, path)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _iso(value: datetime) -> str:
@@ -132,11 +140,16 @@ class StateStore:
             (r["collection_id"], r["path"])
             for r in self._query("SELECT collection_id, path FROM pending_directories")
         )
+        removing = frozenset(
+            (r["collection_id"], r["path"])
+            for r in self._query("SELECT collection_id, path FROM removals")
+        )
         return Lifecycle(
             stagings=stagings,
             consumed=consumed,
             made_directories=made,
             pending_directories=pending,
+            removing_directories=removing,
         )
 
     # --- staging -------------------------------------------------------------------
@@ -158,7 +171,7 @@ class StateStore:
             ).fetchone()
             if (
                 row is not None
-                and row["status"] in ("submitting", "submitted")
+                and row["status"] in ("submitting", "submitted", "succeeded")
                 and (row["source_collection_id"], row["source_path"])
                 == (source_collection_id, source_path)
                 and row["submission_id"]
@@ -293,6 +306,44 @@ class StateStore:
                 "DELETE FROM pending_directories WHERE collection_id = ? AND path = ?",
                 (collection_id, path),
             )
+
+    def record_removal(
+        self, collection_id: str, paths: Iterable[str], task_id: str, *, now: datetime
+    ) -> None:
+        """A delete task was submitted for ``paths``. Until it finishes they are being
+        removed; what was staged or downloaded there is gone for good, so a grant made
+        there again stages again and starts its download count afresh."""
+        with self._write() as conn:
+            for path in paths:
+                conn.execute(
+                    "INSERT OR REPLACE INTO removals (collection_id, path, task_id, at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (collection_id, path, task_id, _iso(now)),
+                )
+                under = f"{collection_id}\x1f%\x1f%\x1f{_like_escape(path)}%"
+                conn.execute("DELETE FROM stagings WHERE key LIKE ? ESCAPE '\\'", (under,))
+                conn.execute("DELETE FROM downloads WHERE key LIKE ? ESCAPE '\\'", (under,))
+
+    def pending_removals(self) -> list[tuple[str, str, str]]:
+        """(collection id, path, delete task id) of removals not known to be finished."""
+        return [
+            (r["collection_id"], r["path"], r["task_id"])
+            for r in self._query("SELECT collection_id, path, task_id FROM removals")
+        ]
+
+    def finish_removal(self, collection_id: str, path: str, *, succeeded: bool) -> None:
+        """The delete task ended: on success the directory is gone and forgotten; on
+        failure it is still there and still the reconciler's to clean up."""
+        with self._write() as conn:
+            conn.execute(
+                "DELETE FROM removals WHERE collection_id = ? AND path = ?", (collection_id, path)
+            )
+            if succeeded:
+                for table in ("made_directories", "pending_directories"):
+                    conn.execute(
+                        f"DELETE FROM {table} WHERE collection_id = ? AND path = ?",
+                        (collection_id, path),
+                    )
 
     # --- journal -------------------------------------------------------------------
     def append_journal(self, entry: JournalEntry) -> None:

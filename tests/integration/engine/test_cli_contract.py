@@ -114,3 +114,27 @@ def test_missing_credentials_are_explained(
     assert result.exit_code == 1
     assert "no Globus credentials" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_saved_plan_is_refused_once_time_has_changed_what_it_would_do(
+    one_grant: World, tmp_path: Path
+) -> None:
+    one_grant.write(
+        "members.yaml",
+        "memberships:\n  - group: tutorial-users\n    identity: carol@example.org\n"
+        "    expires: 2026-12-01\n",
+    )
+    saved = tmp_path / "plan.json"
+    made = one_grant.cli(
+        "plan", "--sandbox", "--now", "2026-11-27T00:00:00Z", "--out", str(saved),
+        str(one_grant.specs),
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert "add member" in made.output
+    late = one_grant.cli(
+        "apply", "--sandbox", "--auto-approve", "--plan", str(saved),
+        "--now", "2026-12-15T00:00:00Z", str(one_grant.specs),
+    )  # fmt: skip
+    assert late.exit_code == 1
+    assert "no longer what applying now would do" in late.output
+    assert one_grant.rules() == []

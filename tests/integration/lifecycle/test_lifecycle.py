@@ -208,3 +208,92 @@ def test_missing_activity_monitor_role_is_a_located_error_not_a_crash(
     text = render_plan_text(plan)
     assert f"error: {error.origin}: cannot read who downloaded what" in text
     assert len(world.rules()) == 1
+
+
+def _pass(world: World, store: object, *, at: datetime) -> object:
+    clients = world.clients()
+    try:
+        plan, _ = fetch_plan(clients, world.intent(at), now=at, store=store)  # type: ignore[arg-type]
+        assert not plan.blocked, plan.problems
+        assert apply_plan(clients, plan, store=store).ok  # type: ignore[arg-type]
+        return plan
+    finally:
+        clients.close()
+
+
+def test_a_grant_extended_after_its_cleanup_is_staged_again(
+    world: World, seeded: Callable[[], None], alice_dir: str, tmp_path: Path
+) -> None:
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    world.write("run42.yaml", distribution(revoke=False).replace("2027-06-30", soon.isoformat()))
+    seeded()
+    store = open_store(tmp_path / "state.db")
+    now = datetime.now(UTC)
+    _pass(world, store, at=now)  # stage
+    world.control.advance_clock(10)
+    _pass(world, store, at=now)  # grant
+    assert len(world.rules()) == 1
+    expired = _pass(world, store, at=soon)  # revoke and clean up
+    assert [a.kind for a in expired.actions] == ["delete_rule", "remove_directory"]
+    world.control.advance_clock(10)
+    world.write("run42.yaml", distribution(revoke=False))  # extended to 2027-06-30
+    again = _pass(world, store, at=soon)  # the removal is finished: stage again first
+    assert "stage_data" in [a.kind for a in again.actions]
+    assert "create_rule" not in [a.kind for a in again.actions]
+    store.close()
+
+
+def test_a_failed_download_check_is_tried_again(
+    world: World, seeded: Callable[[], None], alice_dir: str, tmp_path: Path
+) -> None:
+    world.write("run42.yaml", distribution())
+    seeded()
+    store = open_store(tmp_path / "state.db")
+    now = datetime.now(UTC)
+    _pass(world, store, at=now)
+    world.control.advance_clock(10)
+    _pass(world, store, at=now)
+    world.control.advance_clock(5)
+    world.control.simulate_download("alice@example.org", COLLECTION, alice_dir)
+    world.control.inject_fault(
+        path=r"/operation/endpoint/.*/ls", method="GET", status=503, times=50
+    )
+    clients = world.clients()
+    try:
+        plan, _ = fetch_plan(clients, world.intent(), now=now, store=store)
+        assert plan.errors  # the listing failed: reported, not a crash
+        world.control.clear_faults()
+        plan, _ = fetch_plan(clients, world.intent(), now=now, store=store)
+    finally:
+        clients.close()
+    assert "consumed" in plan.actions[0].reason
+    store.close()
+
+
+def test_an_unreadable_staging_task_is_staged_again_not_a_failed_pass(
+    world: World, seeded: Callable[[], None], alice_dir: str, tmp_path: Path
+) -> None:
+    world.write("run42.yaml", distribution())
+    seeded()
+    store = open_store(tmp_path / "state.db")
+    alice = world.identity("alice@example.org")
+    key = (COLLECTION, "identity", alice, alice_dir)
+    store.reserve_staging(
+        key,
+        SOURCE,
+        "/datasets/run42/",
+        "0" * 8 + "-0000-4000-8000-" + "0" * 12,
+        now=datetime.now(UTC),
+    )
+    store.record_staging(
+        key, "submitted", task_id="11111111-2222-4333-8444-555555555555", now=datetime.now(UTC)
+    )
+    clients = world.clients()
+    try:
+        plan, _ = fetch_plan(clients, world.intent(), now=datetime.now(UTC), store=store)
+    finally:
+        clients.close()
+    assert not plan.blocked
+    assert any("unreadable" in n for n in plan.notes)  # failed, retried after the backoff
+    assert "staging_failed" in [e.event for e in store.read_journal(JournalQuery())]
+    store.close()
