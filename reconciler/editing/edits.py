@@ -12,13 +12,14 @@ instant in whole seconds at the moment of the edit. Documented in docs/gateway.m
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 from reconciler.editing.applying import DEFAULT_LOCK_TIMEOUT, EditOptions, apply_edit, compute_now
 from reconciler.editing.arguments import (
+    Expiry,
     compute_duration,
     compute_expiry,
     compute_group_ref,
@@ -46,6 +47,15 @@ from reconciler.editing.workspace import Workspace
 
 Permissions = Literal["r", "rw"]
 When = str | date | datetime
+
+
+def _expiry_at(
+    expires: When | None, duration: str | timedelta | None, options: EditOptions
+) -> Callable[[datetime], Expiry]:
+    """Check the expiry arguments at once (a bad one fails before the lock is taken)
+    and return how to compute the instant at the workspace's own time."""
+    compute_expiry(expires=expires, duration=duration, now=compute_now(options))
+    return lambda now: compute_expiry(expires=expires, duration=duration, now=now)
 
 
 def _options(dry_run: bool, commit: bool, lock_timeout: float, now: datetime | None) -> EditOptions:
@@ -98,13 +108,13 @@ def add_grant(
     new_file = compute_new_file(specs, _path(file)) if file is not None else None
     options = _options(dry_run, commit, lock_timeout, now)
     who = compute_principal(principal)
-    compute_expiry(expires=expires, duration=duration, now=compute_now(options))  # fail early
+    expiry_at = _expiry_at(expires, duration, options)
 
     def compute(ws: Workspace) -> Proposal:
         request = GrantRequest(
             distribution=distribution,
             principal=who,
-            expiry=compute_expiry(expires=expires, duration=duration, now=ws.now),
+            expiry=expiry_at(ws.now),
             permissions=permissions,
             notify=notify,
             revoke_after_download=revoke_after_download,
@@ -138,10 +148,10 @@ def extend_grant(
     the past (use ``revoke_grant``)."""
     options = _options(dry_run, commit, lock_timeout, now)
     who = compute_principal(principal)
-    compute_expiry(expires=expires, duration=duration, now=compute_now(options))  # fail early
+    expiry_at = _expiry_at(expires, duration, options)
 
     def compute(ws: Workspace) -> Proposal:
-        expiry = compute_expiry(expires=expires, duration=duration, now=ws.now)
+        expiry = expiry_at(ws.now)
         return compute_grant_extension(ws, distribution, who, expiry, path=path)
 
     return apply_edit(_path(specs_dir), compute, options)
@@ -191,10 +201,10 @@ def add_membership(
     new_file = compute_new_file(specs, _path(file)) if file is not None else None
     options = _options(dry_run, commit, lock_timeout, now)
     group_ref, who = compute_group_ref(group), compute_identity(identity)
-    compute_expiry(expires=expires, duration=duration, now=compute_now(options))  # fail early
+    expiry_at = _expiry_at(expires, duration, options)
 
     def compute(ws: Workspace) -> Proposal:
-        expiry = compute_expiry(expires=expires, duration=duration, now=ws.now)
+        expiry = expiry_at(ws.now)
         request = MembershipRequest(group=group_ref, identity=who, expiry=expiry, file=new_file)
         return compute_membership_addition(ws, request)
 
@@ -216,10 +226,10 @@ def extend_membership(
     """Give ``identity``'s membership in ``group`` a new expiry."""
     options = _options(dry_run, commit, lock_timeout, now)
     group_ref, who = compute_group_ref(group), compute_identity(identity)
-    compute_expiry(expires=expires, duration=duration, now=compute_now(options))  # fail early
+    expiry_at = _expiry_at(expires, duration, options)
 
     def compute(ws: Workspace) -> Proposal:
-        expiry = compute_expiry(expires=expires, duration=duration, now=ws.now)
+        expiry = expiry_at(ws.now)
         return compute_membership_extension(ws, group_ref, who, expiry)
 
     return apply_edit(_path(specs_dir), compute, options)
