@@ -8,7 +8,7 @@ it into the spec files, and the daemon converges Globus from there. Every edit:
   endings), using ruamel.yaml's node positions rather than re-serialising a file;
 - validates the whole resulting spec set first and refuses (``EditRefused``, with
   located diagnostics), changing nothing, when it would be invalid or break a policy;
-- holds the spec directory's lock (``.reconciler.lock``) from read to write (and
+- holds the spec directory's lock (in ``.git/``, else ``.reconciler.lock``) from read to write (and
   commit), and writes each file atomically (temporary file, fsync, rename);
 - optionally commits the edited files in git.
 

@@ -1,8 +1,13 @@
-"""One writer at a time per spec directory: an exclusive ``flock`` on the hidden file
-``.reconciler.lock`` in it (hidden, so the spec loader and the daemon's watcher ignore
-it), held around read, validate, write and commit. Waiting is bounded: after the
-timeout, ``SpecsLocked`` says who holds it. The lock is advisory and local to one
-machine (``flock`` is not reliable on every network file system).
+"""One writer at a time per spec directory: an exclusive ``flock`` held around read,
+validate, write and commit. Waiting is bounded: after the timeout, ``SpecsLocked`` says
+who holds it. The lock is advisory and local to one machine (``flock`` is not reliable
+on every network file system).
+
+Where the lock file lives: when the spec directory is inside a git work tree, in that
+work tree's git directory (``.git/reconciler.lock``), so an edit never leaves an
+untracked file in the user's repository; one lock per work tree also serializes
+``--commit`` on git's index. Otherwise, the hidden file ``.reconciler.lock`` in the
+spec directory (hidden, so the spec loader and the daemon's watcher ignore it).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 from reconciler.editing.errors import EditRefused, SpecsLocked
 
 LOCK_NAME = ".reconciler.lock"
+GIT_LOCK_NAME = "reconciler.lock"
 _FIRST_DELAY = 0.002
 _MAX_DELAY = 0.05
 
@@ -25,13 +31,13 @@ _MAX_DELAY = 0.05
 @contextlib.contextmanager
 def hold_spec_lock(specs_dir: Path, *, timeout: float) -> Iterator[None]:
     """Hold the exclusive lock of ``specs_dir`` while the block runs."""
-    path = specs_dir / LOCK_NAME
+    path = find_lock_path(specs_dir)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
     except OSError as exc:
         raise EditRefused(
             f"cannot open the lock file {path}: {exc.strerror or exc}",
-            hint="whoever edits the specs needs write access to the spec directory",
+            hint=f"whoever edits the specs needs write access to {path.parent}",
         ) from exc
     try:
         _acquire(fd, path, timeout)
@@ -41,6 +47,35 @@ def hold_spec_lock(specs_dir: Path, *, timeout: float) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def find_lock_path(specs_dir: Path) -> Path:
+    """The lock file for ``specs_dir``: in the git directory of the work tree that
+    holds it, else hidden in the spec directory itself. Reads the file system only."""
+    git_dir = find_git_dir(specs_dir)
+    return git_dir / GIT_LOCK_NAME if git_dir is not None else specs_dir / LOCK_NAME
+
+
+def find_git_dir(directory: Path) -> Path | None:
+    """The git directory of the work tree containing ``directory``: a ``.git``
+    directory, or the one a ``.git`` file points to (linked work trees, submodules).
+    None outside any work tree, or when the pointer cannot be read."""
+    start = directory.absolute()
+    for candidate in (start, *start.parents):
+        dot_git = candidate / ".git"
+        if dot_git.is_dir():
+            return dot_git
+        if dot_git.is_file():
+            try:
+                first = dot_git.read_text(encoding="utf-8", errors="replace").splitlines()[0]
+            except (OSError, IndexError):
+                return None
+            if not first.startswith("gitdir:"):
+                return None
+            target = Path(first.removeprefix("gitdir:").strip())
+            target = target if target.is_absolute() else candidate / target
+            return target if target.is_dir() else None
+    return None
 
 
 def _acquire(fd: int, path: Path, timeout: float) -> None:

@@ -133,3 +133,33 @@ def test_concurrent_committers_each_get_their_commit(repo: Path) -> None:
     assert len(subjects) == 1 + len(users)
     assert {s.split()[1] for s in subjects[:-1]} == set(users)
     assert git(repo, "status", "--porcelain", "specs/tutorial.yaml") == ""
+
+
+@pytest.mark.parametrize("commit", [False, True])
+def test_an_edit_leaves_no_lock_file_in_the_work_tree(repo: Path, commit: bool) -> None:
+    """The lock lives in the git directory, so the user's repository stays clean."""
+    flags = ["--commit"] if commit else []
+    code, _, err = invoke(
+        "grant", "add", "per-user", "carol@example.org", "--for", "14d",
+        "--specs", str(repo / "specs"), "--now", NOW, *flags,
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    untracked = git(repo, "status", "--porcelain", "--untracked-files=all", "--ignored")
+    expected = "" if commit else " M specs/tutorial.yaml\n"
+    assert untracked == expected
+    assert (repo / ".git" / "reconciler.lock").is_file()
+
+
+def test_a_linked_work_tree_locks_in_its_own_git_directory(repo: Path, tmp_path: Path) -> None:
+    linked = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", str(linked))
+    code, _, err = invoke(
+        "grant", "add", "per-user", "carol@example.org", "--for", "14d",
+        "--specs", str(linked / "specs"), "--now", NOW,
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert git(linked, "status", "--porcelain", "--untracked-files=all") == (
+        " M specs/tutorial.yaml\n"
+    )
+    git_dir = Path(git(linked, "rev-parse", "--absolute-git-dir").strip())
+    assert (git_dir / "reconciler.lock").is_file()
