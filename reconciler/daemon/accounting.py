@@ -105,3 +105,15 @@ def compute_blocked_reasons(plan: Plan) -> list[str]:
     if plan.guard.tripped:
         reasons.append(plan.guard.explanation)
     return reasons
+
+
+def compute_overdue_revocations(plan: Plan, outcomes: Iterable[Outcome]) -> int:
+    """Rules and memberships whose access should have ended (expired or consumed, not
+    pruned) that the plan revokes but that are not revoked after the pass: all of them
+    when the plan was blocked, the failed and skipped ones otherwise."""
+    done = {o.action for o in outcomes if o.status == "done"}
+    return sum(
+        1
+        for a in plan.actions
+        if isinstance(a, DeleteRule | RemoveMember) and not a.pruned and a not in done
+    )

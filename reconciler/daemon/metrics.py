@@ -9,7 +9,9 @@ custom collector, so they are always exact. This module records; it serves nothi
 from __future__ import annotations
 
 import math
+import platform
 from collections.abc import Callable, Iterator, Mapping
+from importlib import metadata
 from typing import get_args
 
 from prometheus_client import (
@@ -17,12 +19,16 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
     disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from reconciler import __version__
 from reconciler.core.actions import Action
 from reconciler.daemon.reports import PASS_RESULTS, PassReport
 from reconciler.daemon.scheduling import Wake
@@ -54,13 +60,35 @@ class GlobusRequestCollector(Collector):
         return iter(())
 
 
+def compute_build_labels() -> dict[str, str]:
+    """The versions ``reconciler_build_info`` carries (read from package metadata)."""
+    labels = {"version": __version__, "python": platform.python_version()}
+    for package in ("globus-sdk", "pydantic"):
+        try:
+            labels[package.replace("-", "_")] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            labels[package.replace("-", "_")] = "unknown"
+    return labels
+
+
 class DaemonMetrics:
-    def __init__(self, requests: Callable[[], RequestCounts] | None = None) -> None:
+    def __init__(
+        self,
+        requests: Callable[[], RequestCounts] | None = None,
+        *,
+        resync: float | None = None,
+    ) -> None:
         # The *_created series only double the exposition; nothing here needs them.
         # (The switch is process-wide: the daemon is the only exporter in its process.)
         disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        # The standard process_* and python_info series, as every Prometheus client has.
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        Info("reconciler_build", "Versions of the running reconciler.", registry=r).info(
+            compute_build_labels()
+        )
         self.passes = Counter(
             "reconciler_passes", "Reconcile passes by result.", ["result"], registry=r
         )
@@ -113,6 +141,24 @@ class DaemonMetrics:
         self.suspended = Gauge(
             "reconciler_suspended", "1 while the daemon is suspended.", registry=r
         )
+        self.last_pass = Gauge(
+            "reconciler_last_pass_timestamp_seconds",
+            "When the last pass ended, whatever its result (Unix time; 0 before the first).",
+            registry=r,
+        )
+        self.resync_interval = Gauge(
+            "reconciler_resync_interval_seconds",
+            "The configured --resync period (for alerts on passes that stopped coming).",
+            registry=r,
+        )
+        if resync is not None:
+            self.resync_interval.set(resync)
+        self.overdue = Gauge(
+            "reconciler_overdue_revocations",
+            "Expired or consumed grants and memberships still in force after the last pass "
+            "that planned (a blocked or failing pass leaves them).",
+            registry=r,
+        )
         if requests is not None:
             r.register(GlobusRequestCollector(requests))
 
@@ -122,6 +168,7 @@ class DaemonMetrics:
         if report.result == "suspended":
             return
         self.duration.observe(report.duration)
+        self.last_pass.set(report.finished.timestamp())
         for (kind, status), count in report.actions.items():
             self.actions.labels(kind, status).inc(count)
         if report.spec_valid is not None:
@@ -131,6 +178,7 @@ class DaemonMetrics:
             _replace(self.managed_memberships, report.managed_memberships)
             expiry = report.next_expiry
             self.next_expiry.set(expiry.timestamp() if expiry is not None else math.nan)
+            self.overdue.set(report.overdue_revocations)
         if report.applied:
             self.last_success.set(report.finished.timestamp())
 

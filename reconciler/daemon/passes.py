@@ -21,13 +21,15 @@ from typing import Protocol
 import structlog
 
 from reconciler.core.intent import Intent
-from reconciler.core.plan import GuardPolicy
+from reconciler.core.live import LiveState
+from reconciler.core.plan import GuardPolicy, Plan
 from reconciler.daemon.accounting import (
     compute_action_fields,
     compute_blocked_reasons,
     compute_diagnostic_lines,
     compute_managed_counts,
     compute_outcome_counts,
+    compute_overdue_revocations,
     compute_result,
 )
 from reconciler.daemon.clock import Clock
@@ -40,6 +42,17 @@ from reconciler.spec import Diagnostic
 from reconciler.state import StateStore
 
 log = structlog.get_logger("reconciler.daemon")
+
+
+class PassWatcher(Protocol):
+    """Told what a pass reads and does, for the status page (``observing``); must not
+    block or raise."""
+
+    def specs_loaded(self, diagnostics: Sequence[Diagnostic], *, valid: bool) -> None: ...
+
+    def planned(self, intent: Intent, live: LiveState, plan: Plan) -> None: ...
+
+    def action_finished(self, outcome: Outcome) -> None: ...
 
 
 class PassTarget(Protocol):
@@ -74,12 +87,14 @@ class Reconciler:
         clock: Clock,
         stop: threading.Event,
         on_progress: Callable[[], None] | None = None,
+        watcher: PassWatcher | None = None,
     ) -> None:
         self._target = target
         self._settings = settings
         self._clock = clock
         self._stop = stop
         self._on_progress = on_progress
+        self._watcher = watcher
         self.last_intent: Intent | None = None
         self._last_warnings: tuple[Diagnostic, ...] = ()
 
@@ -116,6 +131,8 @@ class Reconciler:
         if warnings != self._last_warnings and warnings:
             log.warning("spec_warnings", diagnostics=compute_diagnostic_lines(warnings))
         self._last_warnings = warnings
+        if self._watcher is not None:
+            self._watcher.specs_loaded(loaded.diagnostics, valid=loaded.intent is not None)
         if loaded.intent is not None:
             self.last_intent = loaded.intent
             return True
@@ -146,6 +163,8 @@ class Reconciler:
             pass_id=pass_id,
         )
         rules, members = compute_managed_counts(intent, live, now=now)
+        if self._watcher is not None:
+            self._watcher.planned(intent, live, plan)
 
         def report(*, applied: bool, outcomes: Sequence[Outcome], error: str | None) -> PassReport:
             return PassReport(
@@ -161,6 +180,7 @@ class Reconciler:
                 actions=compute_outcome_counts(outcomes),
                 managed_rules=rules,
                 managed_memberships=members,
+                overdue_revocations=compute_overdue_revocations(plan, outcomes),
                 error=error,
             )
 
@@ -192,6 +212,8 @@ class Reconciler:
     def _log_outcome(self, outcome: Outcome) -> None:
         if self._on_progress is not None:
             self._on_progress()
+        if self._watcher is not None:
+            self._watcher.action_finished(outcome)
         fields = compute_action_fields(outcome.action)
         event = f"action_{outcome.status}"
         if outcome.status == "done":

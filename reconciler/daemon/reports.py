@@ -43,6 +43,8 @@ class PassReport:
     """Action outcomes by (kind, status), status being done, failed or skipped."""
     managed_rules: Mapping[str, int] = field(default_factory=dict)
     managed_memberships: Mapping[str, int] = field(default_factory=dict)
+    overdue_revocations: int = 0
+    """Expired or consumed grants and memberships still in force after the pass."""
     error: str | None = None
     """Why the pass failed, was blocked or why the specs are invalid, in one line."""
 

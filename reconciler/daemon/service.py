@@ -21,10 +21,12 @@ from pathlib import Path
 import structlog
 
 from reconciler.daemon.clock import Clock, SystemClock
+from reconciler.daemon.console import Console
 from reconciler.daemon.health import Health
 from reconciler.daemon.looping import Loop
 from reconciler.daemon.metrics import DaemonMetrics
 from reconciler.daemon.notifying import SystemdNotifier, compute_watchdog_interval, run_watchdog
+from reconciler.daemon.observing import Observatory
 from reconciler.daemon.passes import PassSettings, PassTarget, Reconciler
 from reconciler.daemon.reports import PassReport, compute_summary
 from reconciler.daemon.scheduling import Schedule, Wake
@@ -33,6 +35,7 @@ from reconciler.daemon.signalling import LOOP_EXITED, SignalChannel
 from reconciler.daemon.suspending import Suspension
 from reconciler.daemon.triggers import RESUME, SIGHUP, STOP, SUSPEND, Inbox
 from reconciler.daemon.watching import start_watcher
+from reconciler.state import JournalQuery
 
 log = structlog.get_logger("reconciler.daemon")
 
@@ -46,6 +49,9 @@ class DaemonConfig:
     """``host:port`` for /metrics, /healthz and /readyz; None serves nothing."""
     watch: bool = True
     """Watch the spec paths; tests post triggers to ``Daemon.inbox`` instead."""
+    control_token: str | None = field(default=None, repr=False)
+    """The bearer token control requests must carry (``--control-token-file``); None
+    serves control on a loopback address only."""
 
 
 class Daemon:
@@ -67,14 +73,29 @@ class Daemon:
         self._environ = os.environ if environ is None else environ
         self.suspension = Suspension(config.suspend_file)
         self.health = Health(resync=config.schedule.resync)
-        self.metrics = DaemonMetrics(requests=target.clients.stats.snapshot)
+        self.metrics = DaemonMetrics(
+            requests=target.clients.stats.snapshot, resync=config.schedule.resync
+        )
         clock = clock or SystemClock()
+        self.observatory = Observatory(
+            clock=clock,
+            suspension=self.suspension,
+            history=lambda n: target.store.read_journal(JournalQuery(limit=n)),
+        )
+        self.console = Console(
+            observatory=self.observatory,
+            suspension=self.suspension,
+            inbox=self.inbox,
+            clock=clock,
+            token=config.control_token,
+        )
         self.reconciler = Reconciler(
             target,
             config.settings,
             clock=clock,
             stop=self.stop_event,
             on_progress=self.health.beat,
+            watcher=self.observatory,
         )
         self.loop = Loop(
             run_pass=self.reconciler.run_pass,
@@ -83,8 +104,13 @@ class Daemon:
             stop=self.stop_event,
             suspension=self.suspension,
             schedule=config.schedule,
-            observers=(self.metrics.observe, self.health.observe, self._report_to_systemd),
-            on_pass_start=self.health.pass_started,
+            observers=(
+                self.metrics.observe,
+                self.health.observe,
+                self.observatory.observe,
+                self._report_to_systemd,
+            ),
+            on_pass_start=self._pass_started,
         )
         self._ready_sent = False
         self.server: RunningServer | None = None
@@ -94,7 +120,10 @@ class Daemon:
         loop ended on its own."""
         if self.config.metrics_address:
             self.server = start_http_server(
-                self.config.metrics_address, metrics=self.metrics.render, health=self.health
+                self.config.metrics_address,
+                metrics=self.metrics.render,
+                health=self.health,
+                app=self.console,
             )
         watchdog_stop = threading.Event()
         interval = compute_watchdog_interval(self._environ, os.getpid())
@@ -170,6 +199,10 @@ class Daemon:
         elif signum == signal.SIGUSR2:
             self.suspension.resume()
             self.inbox.post(RESUME)
+
+    def _pass_started(self) -> None:
+        self.health.pass_started()
+        self.observatory.pass_started()
 
     def _run_loop(self) -> None:
         self.health.loop_started()

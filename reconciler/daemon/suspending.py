@@ -31,3 +31,18 @@ class Suspension:
         if self._by_signal:
             return "SIGUSR1 was received (send SIGUSR2 to resume)"
         return None
+
+    def hold(self, note: str) -> None:
+        """Suspend the way an operator does: write the flag file (``note`` says who and
+        when), or hold in memory when no flag file is configured. Raises ``OSError``."""
+        if self.flag_file is None:
+            self._by_signal = True
+            return
+        self.flag_file.parent.mkdir(parents=True, exist_ok=True)
+        self.flag_file.write_text(note + "\n", encoding="utf-8")
+
+    def release(self) -> None:
+        """Resume: remove the flag file and lift the signal hold. Raises ``OSError``."""
+        self._by_signal = False
+        if self.flag_file is not None:
+            self.flag_file.unlink(missing_ok=True)

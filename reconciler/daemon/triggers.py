@@ -19,6 +19,8 @@ SIGHUP: Final = "sighup"
 SUSPEND: Final = "suspend"
 RESUME: Final = "resume"
 SUSPEND_FILE: Final = "suspend_file"
+REQUEST: Final = "request"
+"""``reconciler daemon reconcile`` (``POST /api/reconcile``)."""
 STOP: Final = "stop"
 
 
