@@ -7,7 +7,15 @@ from __future__ import annotations
 import click
 
 from reconciler import __version__
-from reconciler.cli import applying, editing, history, running, sandboxing, validating
+from reconciler.cli import (
+    applying,
+    daemoning,
+    editing,
+    history,
+    running,
+    sandboxing,
+    validating,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -16,7 +24,7 @@ def cli() -> None:
     """Make Globus access rules, directories and group memberships match YAML specs."""
 
 
-for _module in (validating, applying, history, running, sandboxing, editing):
+for _module in (validating, applying, history, running, daemoning, sandboxing, editing):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 
