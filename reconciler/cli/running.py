@@ -25,12 +25,16 @@ from reconciler.cli.options import (
 )
 from reconciler.core.plan import GuardPolicy
 from reconciler.daemon.passes import PassSettings
+from reconciler.daemon.remote import load_token
 from reconciler.daemon.scheduling import Schedule
 from reconciler.daemon.service import Daemon, DaemonConfig
 from reconciler.daemon.serving import DEFAULT_METRICS_ADDRESS, compute_bind_address
+from reconciler.daemon.webhooks import check_webhook_url, compute_safe_url
 from reconciler.logs import configure_logging
 from reconciler.sandbox.embedded import start_sandbox
 from reconciler.sandbox.store import resolve_db_path
+from reconciler.spec.diagnostics import SpecValueError
+from reconciler.spec.timeparse import parse_duration
 from reconciler.targeting import TargetOptions, open_target, state_dir
 
 SANDBOX_URL_ENV = "RECONCILER_SANDBOX_URL"
@@ -104,7 +108,8 @@ def _sandbox_for_run(enabled: bool) -> Iterator[None]:
     envvar="RECONCILER_METRICS_ADDRESS",
     show_envvar=True,
     metavar="HOST:PORT",
-    help="Serve /metrics, /healthz and /readyz here; '' or 'off' serves nothing.",
+    help="Serve /metrics, /healthz, /readyz, the dashboard (/) and the control API here; "
+    "'' or 'off' serves nothing.",
 )
 @click.option(
     "--log-format",
@@ -120,6 +125,32 @@ def _sandbox_for_run(enabled: bool) -> Iterator[None]:
     is_flag=True,
     help="Do not watch the spec files; rely on the resync timer and SIGHUP.",
 )
+@click.option(
+    "--control-token-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="RECONCILER_CONTROL_TOKEN_FILE",
+    show_envvar=True,
+    help="Require this bearer token for `reconciler daemon suspend|resume|reconcile` "
+    "(without it they are served on a loopback address only).",
+)
+@click.option(
+    "--notify-webhook",
+    "notify_webhooks",
+    multiple=True,
+    envvar="RECONCILER_NOTIFY_WEBHOOK",
+    show_envvar=True,
+    metavar="URL",
+    help="POST a JSON event (Slack/Mattermost compatible) here when a pass is blocked or "
+    "fails, on recovery, and a daily expiry digest; repeatable (the variable takes "
+    "several, space-separated).",
+)
+@click.option(
+    "--expiry-warning",
+    default="7d",
+    show_default=True,
+    metavar="DURATION",
+    help="The daily digest lists grants and memberships expiring within this (e.g. 14d).",
+)
 @reported
 def run_command(
     *,
@@ -132,6 +163,9 @@ def run_command(
     metrics_address: str,
     log_format: str,
     no_watch: bool,
+    control_token_file: Path | None,
+    notify_webhooks: tuple[str, ...],
+    expiry_warning: str,
 ) -> None:
     """Keep Globus matching the specs: a pass on every spec change, every --resync
     seconds against drift, and exactly at each expiry. SIGHUP runs a pass now;
@@ -144,6 +178,15 @@ def run_command(
             compute_bind_address(metrics_address)
         except ValueError as err:
             fail(f"--metrics-address: {err}")
+    for url in notify_webhooks:
+        why = check_webhook_url(url)
+        if why is not None:
+            fail(f"--notify-webhook: {compute_safe_url(url)} {why}")
+    try:
+        warning = parse_duration(expiry_warning)
+    except SpecValueError as err:
+        fail(f"--expiry-warning: {err}")
+    token = load_token(control_token_file)
     configure_logging(as_json={"auto": None, "json": True, "console": False}[log_format])
     config = DaemonConfig(
         settings=PassSettings(
@@ -155,6 +198,9 @@ def run_command(
         suspend_file=suspend_file if suspend_file is not None else state_dir() / "suspended",
         metrics_address=metrics_address or None,
         watch=not no_watch,
+        notify_webhooks=notify_webhooks,
+        expiry_warning=warning,
+        control_token=token,
     )
     with (
         _sandbox_for_run(target.sandbox),

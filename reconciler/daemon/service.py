@@ -16,10 +16,13 @@ import signal
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import structlog
 
+from reconciler.daemon.alerting import Alerter
+from reconciler.daemon.alerts import DEFAULT_EXPIRY_WARNING
 from reconciler.daemon.clock import Clock, SystemClock
 from reconciler.daemon.console import Console
 from reconciler.daemon.health import Health
@@ -35,6 +38,7 @@ from reconciler.daemon.signalling import LOOP_EXITED, SignalChannel
 from reconciler.daemon.suspending import Suspension
 from reconciler.daemon.triggers import RESUME, SIGHUP, STOP, SUSPEND, Inbox
 from reconciler.daemon.watching import start_watcher
+from reconciler.daemon.webhooks import WebhookSender
 from reconciler.state import JournalQuery
 
 log = structlog.get_logger("reconciler.daemon")
@@ -49,6 +53,10 @@ class DaemonConfig:
     """``host:port`` for /metrics, /healthz and /readyz; None serves nothing."""
     watch: bool = True
     """Watch the spec paths; tests post triggers to ``Daemon.inbox`` instead."""
+    notify_webhooks: tuple[str, ...] = field(default=(), repr=False)
+    """URLs to POST notifications to (they carry secrets: never shown whole)."""
+    expiry_warning: timedelta = DEFAULT_EXPIRY_WARNING
+    """The daily digest lists what expires within this."""
     control_token: str | None = field(default=None, repr=False)
     """The bearer token control requests must carry (``--control-token-file``); None
     serves control on a loopback address only."""
@@ -89,6 +97,12 @@ class Daemon:
             clock=clock,
             token=config.control_token,
         )
+        self.sender = WebhookSender(config.notify_webhooks)
+        self.alerter = Alerter(
+            observatory=self.observatory,
+            sender=self.sender,
+            expiry_warning=config.expiry_warning,
+        )
         self.reconciler = Reconciler(
             target,
             config.settings,
@@ -108,6 +122,7 @@ class Daemon:
                 self.metrics.observe,
                 self.health.observe,
                 self.observatory.observe,
+                *((self.alerter.observe,) if config.notify_webhooks else ()),
                 self._report_to_systemd,
             ),
             on_pass_start=self._pass_started,
@@ -125,6 +140,7 @@ class Daemon:
                 health=self.health,
                 app=self.console,
             )
+        self.sender.start()
         watchdog_stop = threading.Event()
         interval = compute_watchdog_interval(self._environ, os.getpid())
         if interval is not None and self.notifier.enabled:
@@ -148,6 +164,8 @@ class Daemon:
             metrics=self.server.url if self.server else None,
             suspend_file=str(self.config.suspend_file) if self.config.suspend_file else None,
             watchdog_interval=interval,
+            webhooks=self.sender.targets,
+            control="token" if self.config.control_token else "loopback only",
         )
         loop_thread = threading.Thread(target=self._run_loop, name="reconcile-loop")
         routing = self.signals.routing_signals() if install_signals else contextlib.nullcontext()
@@ -164,6 +182,7 @@ class Daemon:
             self.notifier.close()
             if self.server is not None:
                 self.server.stop()
+            self.sender.stop()
             self.signals.close()
             log.info("daemon_stopped")
         if not requested:

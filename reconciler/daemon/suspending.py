@@ -27,7 +27,10 @@ class Suspension:
     def fetch_reason(self) -> str | None:
         """Why the daemon is suspended now (reads the file system), or None."""
         if self.flag_file is not None and self.flag_file.exists():
-            return f"the flag file {self.flag_file} exists (`reconciler daemon resume` or removing it resumes)"
+            return (
+                f"the flag file {self.flag_file} exists "
+                "(`reconciler daemon resume` or removing it resumes)"
+            )
         if self._by_signal:
             return "SIGUSR1 was received (send SIGUSR2 to resume)"
         return None
