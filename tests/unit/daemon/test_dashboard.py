@@ -45,9 +45,11 @@ def test_the_page_shows_grants_expiries_passes_history_and_problems() -> None:
     assert "3d 2h" in text  # and the time she has left
     assert "specs/grants.yaml:12:7" in text  # a problem with its location
     assert "the deletion guard refused" in text
-    assert "bbbb2222" in text and "aaaa1111" in text  # the last passes
+    assert "bbbb2222" in text
+    assert "aaaa1111" in text
     assert "granted by distribution 'run42'" in text  # history
-    assert "identity:bob@example.org" in text and "member (active)" in text
+    assert "identity:bob@example.org" in text
+    assert "member (active)" in text
     assert "not in any spec" in text  # drift, with its outcome
     assert "not applied" in text
 
@@ -93,7 +95,8 @@ def test_the_timeline_bins_expiries_per_day_for_90_days() -> None:
     first, second, last = timeline.bars
     assert first.height > second.height  # taller for more expiries
     assert first.x < second.x < last.x <= timeline.plot_right
-    assert "identity:a (c:/a/)" in first.title and "identity:b (c:/b/)" in first.title
+    assert "identity:a (c:/a/)" in first.title
+    assert "identity:b (c:/b/)" in first.title
     assert [t.label for t in timeline.ticks][:2] == ["Mar 01", "Mar 16"]
 
 
