@@ -147,3 +147,19 @@ def test_summary_is_one_line_with_what_comes_next() -> None:
     )
     suspended = PassReport("q", "suspended", NOW, NOW, error="flag file")
     assert compute_summary(suspended, None) == "last pass suspended; flag file"
+
+
+def test_overdue_revocations_count_expiries_not_done_but_never_prunes() -> None:
+    from reconciler.core.actions import RemoveMember
+    from reconciler.daemon.accounting import compute_overdue_revocations
+
+    alice = Principal("identity", ALICE, "alice@example.org")
+    expired = DeleteRule("petrel", COLL, "r1", alice, "/disthome/a/", "r", "grant expired", False)
+    pruned = DeleteRule("petrel", COLL, "r2", alice, "/disthome/b/", "r", "not in any spec", True)
+    member = RemoveMember("tutorial", GROUP, alice, "membership expired", False)
+    verdict = GuardVerdict(0, 0, False, "")
+    plan = Plan(NOW, (expired, pruned, member), (), (), verdict, "f", None)
+    assert compute_overdue_revocations(plan, ()) == 2  # blocked or not applied: both due
+    done = [Outcome(expired, "done"), Outcome(pruned, "failed"), Outcome(member, "failed")]
+    assert compute_overdue_revocations(plan, done) == 1
+    assert compute_overdue_revocations(plan, [Outcome(a, "done") for a in plan.actions]) == 0

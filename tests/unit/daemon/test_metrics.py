@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from reconciler import __version__
 from reconciler.daemon.health import Health
 from reconciler.daemon.metrics import DaemonMetrics
 from reconciler.daemon.reports import PassReport
@@ -174,3 +175,32 @@ def test_bind_addresses(text: str, expected: tuple[str, int]) -> None:
 def test_bad_bind_addresses_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="HOST:PORT"):
         compute_bind_address(text)
+
+
+def test_process_build_last_pass_resync_and_overdue_gauges() -> None:
+    metrics = DaemonMetrics(resync=120.0)
+    text = metrics.render().decode()
+    assert value(text, "process_resident_memory_bytes") > 0
+    assert value(text, "process_cpu_seconds_total") >= 0
+    build = [k for k in samples(text) if k[0] == "reconciler_build_info"]
+    (labels,) = [dict(k[1]) for k in build]
+    assert labels["version"] == __version__
+    assert labels["globus_sdk"][0].isdigit()
+    assert value(text, "reconciler_resync_interval_seconds") == 120.0
+    assert value(text, "reconciler_last_pass_timestamp_seconds") == 0
+
+    blocked = PassReport(
+        "b",
+        "blocked",
+        T0,
+        T0 + timedelta(seconds=2),
+        spec_valid=True,
+        planned=True,
+        overdue_revocations=3,
+    )
+    metrics.observe(blocked, None)
+    text = metrics.render().decode()
+    assert value(text, "reconciler_overdue_revocations") == 3
+    assert value(text, "reconciler_last_pass_timestamp_seconds") == blocked.finished.timestamp()
+    metrics.observe(SUCCESS, None)
+    assert value(metrics.render().decode(), "reconciler_overdue_revocations") == 0
