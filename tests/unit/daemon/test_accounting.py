@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from reconciler.core.actions import AddMember, DeleteRule, MakeDirectory, Principal
+from reconciler.core.actions import AddMember, DeleteRule, MakeDirectory, Principal, RemoveMember
 from reconciler.core.plan import GuardVerdict, Plan, Problem
 from reconciler.daemon.accounting import (
     compute_action_fields,
@@ -14,6 +14,7 @@ from reconciler.daemon.accounting import (
     compute_diagnostic_lines,
     compute_managed_counts,
     compute_outcome_counts,
+    compute_overdue_revocations,
     compute_result,
 )
 from reconciler.daemon.reports import PassReport, compute_summary
@@ -150,9 +151,6 @@ def test_summary_is_one_line_with_what_comes_next() -> None:
 
 
 def test_overdue_revocations_count_expiries_not_done_but_never_prunes() -> None:
-    from reconciler.core.actions import RemoveMember
-    from reconciler.daemon.accounting import compute_overdue_revocations
-
     alice = Principal("identity", ALICE, "alice@example.org")
     expired = DeleteRule("petrel", COLL, "r1", alice, "/disthome/a/", "r", "grant expired", False)
     pruned = DeleteRule("petrel", COLL, "r2", alice, "/disthome/b/", "r", "not in any spec", True)
