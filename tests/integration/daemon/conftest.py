@@ -156,8 +156,9 @@ StartDaemon = Callable[..., RunningDaemon]
 
 @pytest.fixture
 def start_daemon(sandbox: Any, globus_env: dict[str, str], tmp_path: Path) -> Iterator[StartDaemon]:
-    """``start_daemon(specs, watch=False, schedule=...)`` runs a daemon on a thread against
-    the fixture sandbox; every one started is stopped at teardown."""
+    """``start_daemon(specs, watch=False, schedule=..., **config)`` runs a daemon on a
+    thread against the fixture sandbox (``config``: more ``DaemonConfig`` fields); every
+    one started is stopped at teardown."""
     started: list[RunningDaemon] = []
     stack: list[Any] = []
 
@@ -167,6 +168,7 @@ def start_daemon(sandbox: Any, globus_env: dict[str, str], tmp_path: Path) -> It
         watch: bool = False,
         schedule: Schedule | None = None,
         metrics_address: str | None = None,
+        **config: Any,
     ) -> RunningDaemon:
         context = open_target(TargetOptions(sandbox=True))
         target = context.__enter__()
@@ -180,6 +182,7 @@ def start_daemon(sandbox: Any, globus_env: dict[str, str], tmp_path: Path) -> It
                 suspend_file=tmp_path / "suspended",
                 metrics_address=metrics_address,
                 watch=watch,
+                **config,
             ),
             target,
             environ={},
