@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from reconciler.daemon.snapshots import ExpiryRow
 
@@ -66,15 +66,15 @@ def compute_timeline(
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> Timeline:
-    """Day ``d`` holds the expiries in ``[now + d days, now + d+1 days)``; the axis is
-    labelled with the date at every 15th day."""
+    """Day ``d`` holds the expiries on the UTC calendar date ``d`` days after today's;
+    the axis is labelled with the date at every 15th day."""
     per_day: dict[int, list[ExpiryRow]] = {}
     later = 0
+    today = now.astimezone(UTC).date()
     for row in expiries:
-        offset = row.at - now
-        if offset < timedelta(0):
+        if row.at < now:
             continue
-        day = offset // timedelta(days=1)
+        day = (row.at.astimezone(UTC).date() - today).days
         if day >= days:
             later += 1
             continue
@@ -86,7 +86,7 @@ def compute_timeline(
     bars = []
     for day, rows in sorted(per_day.items()):
         bar_height = max(2.0, plot_height * len(rows) / peak)
-        date = (now + timedelta(days=day)).strftime("%Y-%m-%d")
+        date = (today + timedelta(days=day)).isoformat()
         names = [f"{r.principal} ({r.where})" for r in rows[:NAMES_PER_BAR]]
         if len(rows) > NAMES_PER_BAR:
             names.append(f"and {len(rows) - NAMES_PER_BAR} more")
@@ -104,7 +104,7 @@ def compute_timeline(
             )
         )
     ticks = tuple(
-        Tick(round(MARGIN_LEFT + day * step, 2), (now + timedelta(days=day)).strftime("%b %d"))
+        Tick(round(MARGIN_LEFT + day * step, 2), (today + timedelta(days=day)).strftime("%b %d"))
         for day in range(0, days + 1, 15)
     )
     return Timeline(

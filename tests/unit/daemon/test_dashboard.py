@@ -79,9 +79,9 @@ def test_untrusted_text_is_escaped_everywhere_and_there_is_no_script() -> None:
 def test_the_timeline_bins_expiries_per_day_for_90_days() -> None:
     rows = [
         ExpiryRow(NOW + timedelta(hours=1), "rule", "c:/a/", "identity:a"),
-        ExpiryRow(NOW + timedelta(hours=20), "rule", "c:/b/", "identity:b"),
+        ExpiryRow(NOW + timedelta(hours=11), "rule", "c:/b/", "identity:b"),  # same date
         ExpiryRow(NOW + timedelta(days=10, hours=3), "membership", "g", "identity:c"),
-        ExpiryRow(NOW + timedelta(days=89, hours=23), "rule", "c:/d/", "identity:d"),
+        ExpiryRow(NOW + timedelta(days=89, hours=11), "rule", "c:/d/", "identity:d"),
         ExpiryRow(NOW + timedelta(days=90), "rule", "c:/e/", "identity:e"),  # after the window
         ExpiryRow(NOW - timedelta(days=1), "rule", "c:/f/", "identity:f"),  # already past
     ]
