@@ -17,6 +17,10 @@ from reconciler.cli import cli
         (["--metrics-address", "host:99999"], 1, "is not HOST:PORT"),
         (["--resync", "0"], 2, "--resync"),
         (["--log-format", "xml"], 2, "--log-format"),
+        (["--notify-webhook", "ftp://hooks.example/s3cret"], 1, "is not an http:// or https://"),
+        (["--notify-webhook", "hooks.example/s3cret"], 1, "--notify-webhook"),
+        (["--expiry-warning", "7x"], 1, "--expiry-warning: `7x` is not a duration"),
+        (["--control-token-file", "/nonexistent/token"], 1, "cannot read the control token"),
     ],
 )
 def test_bad_options_are_refused(args: list[str], code: int, message: str) -> None:
@@ -29,3 +33,18 @@ def test_options_come_from_the_environment_too() -> None:
     result = CliRunner().invoke(cli, ["run"], env={"RECONCILER_METRICS_ADDRESS": "nonsense"})
     assert result.exit_code == 1
     assert "'nonsense' is not HOST:PORT" in result.output
+
+
+def test_a_webhook_url_in_an_error_keeps_its_secret() -> None:
+    result = CliRunner().invoke(cli, ["run", "--notify-webhook", "ftp://hooks.example/T/s3cret"])
+    assert result.exit_code == 1
+    assert "ftp://hooks.example/[REDACTED]" in result.output
+    assert "s3cret" not in result.output
+
+
+def test_webhooks_come_from_the_environment_space_separated() -> None:
+    result = CliRunner().invoke(
+        cli, ["run"], env={"RECONCILER_NOTIFY_WEBHOOK": "https://ok.example/a gopher://bad/b"}
+    )
+    assert result.exit_code == 1
+    assert "gopher://bad/[REDACTED] is not an http" in result.output
