@@ -15,6 +15,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from reconciler import __version__
 from reconciler.core.intent import Intent
@@ -141,14 +142,15 @@ class Observatory:
         """The daemon as it stands now (reads the suspend flag file and the journal)."""
         suspended = self._suspension.fetch_reason()
         history, history_problem = self._load_history(history_rows)
+        planned_at, overview = self._compute_overview()
+        role = self.role()
         with self._lock:
-            overview = self._compute_overview()
             passes = tuple(self._passes)
             snapshot_problems = self._problems(overview, passes)
             return DaemonSnapshot(
                 now=self._clock.now(),
                 version=__version__,
-                role=self.role(),
+                role=role,
                 suspended=suspended,
                 in_pass=self._in_pass,
                 passes_started=self._started,
@@ -160,7 +162,7 @@ class Observatory:
                     redact_text(line)
                     for line in compute_diagnostic_lines(self._diagnostics[:KEEP_DIAGNOSTICS])
                 ),
-                planned_at=self._last.plan.now if self._last else None,
+                planned_at=planned_at,
                 collections=overview.collections if overview else (),
                 groups=overview.groups if overview else (),
                 expiries=overview.expiries[:EXPIRY_ROWS] if overview else (),
@@ -168,15 +170,23 @@ class Observatory:
                 history=history,
             )
 
-    def _compute_overview(self) -> Overview | None:
-        last = self._last
-        if last is None:
-            return None
-        if last.overview is None:
-            last.overview = compute_overview(
-                last.intent, last.live, last.plan, last.outcomes, row_limit=ROW_LIMIT
-            )
-        return last.overview
+    def _compute_overview(self) -> tuple[datetime | None, Overview | None]:
+        """The last plan's overview, computed on first use outside the lock (so the pass
+        in progress is never held up by a page view); two racing requests may both
+        compute it, harmlessly."""
+        with self._lock:
+            last = self._last
+            if last is None:
+                return None, None
+            if last.overview is not None:
+                return last.plan.now, last.overview
+            outcomes = tuple(last.outcomes)
+        overview = compute_overview(
+            last.intent, last.live, last.plan, outcomes, row_limit=ROW_LIMIT
+        )
+        with self._lock:
+            last.overview = overview
+        return last.plan.now, overview
 
     def _problems(
         self, overview: Overview | None, passes: Sequence[PassRecord]
