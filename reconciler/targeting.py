@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.core.intent import Intent
-from reconciler.credentials import SANDBOX_CLIENT_ID, load_credentials, sandbox_credentials
+from reconciler.credentials import (
+    SANDBOX_CLIENT_ID,
+    Credentials,
+    load_credentials,
+    sandbox_credentials,
+)
 from reconciler.errors import GlobusError
 from reconciler.globus.connecting import DEFAULT_RATE, GlobusClients, connect
 from reconciler.sandbox.control_client import SandboxControl, SandboxControlError
@@ -98,5 +103,37 @@ def open_target(options: TargetOptions) -> Iterator[Target]:
     finally:
         clients.close()
         store.close()
+        if running is not None:
+            running.stop()
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    credentials: Credentials
+    clients: GlobusClients
+    sandbox_url: str | None
+
+
+@contextmanager
+def open_connection(options: TargetOptions) -> Iterator[Connection]:
+    """Credentials and clients with tokens in memory only, no token cache and no state
+    store: for commands that must leave nothing behind (``doctor``, ``probe``). The
+    sandbox is used as it is, never seeded."""
+    running = None
+    url: str | None = None
+    if options.sandbox:
+        url = os.environ.get("RECONCILER_SANDBOX_URL")
+        if not url:
+            running = start_sandbox(sandbox_db_path())
+            url = running.url
+        os.environ.update(sandbox_service_env(url))
+        credentials: Credentials = sandbox_credentials()
+    else:
+        credentials = load_credentials(secret_file=options.secret_file)
+    clients = connect(credentials, rate=options.rate)
+    try:
+        yield Connection(credentials, clients, url)
+    finally:
+        clients.close()
         if running is not None:
             running.stop()

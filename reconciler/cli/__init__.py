@@ -10,8 +10,10 @@ from reconciler import __version__
 from reconciler.cli import (
     applying,
     daemoning,
+    doctoring,
     editing,
     history,
+    probing,
     running,
     sandboxing,
     validating,
@@ -24,7 +26,17 @@ def cli() -> None:
     """Make Globus access rules, directories and group memberships match YAML specs."""
 
 
-for _module in (validating, applying, history, running, daemoning, sandboxing, editing):
+for _module in (
+    validating,
+    applying,
+    history,
+    running,
+    daemoning,
+    sandboxing,
+    editing,
+    doctoring,
+    probing,
+):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -254,9 +254,21 @@ def endpoint_doc(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
+def effective_roles(conn: sqlite3.Connection, collection_id: str, identity_id: str) -> list[str]:
+    """``my_effective_roles``: the roles held, plus those an administrator implies (as in
+    globus-cli's captured ``endpoint_introspect`` fixture), in ``COLLECTION_ROLES`` order."""
+    held = caller_roles(conn, collection_id, identity_id)
+    if "administrator" in held:
+        held |= {"activity_manager", "activity_monitor"}
+    return [role for role in COLLECTION_ROLES if role in held]
+
+
 def get_endpoint(req: Request) -> Response:
-    req.require_caller()
-    return ok(endpoint_doc(collection_row(req.conn, req.params["endpoint_id"])))
+    caller = req.require_caller()
+    row = collection_row(req.conn, req.params["endpoint_id"])
+    doc = endpoint_doc(row)
+    doc["my_effective_roles"] = effective_roles(req.conn, str(row["id"]), caller.identity_id)
+    return ok(doc)
 
 
 ROUTES: list[Route] = [

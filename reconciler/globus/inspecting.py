@@ -1,0 +1,137 @@
+"""Fetch the facts ``reconciler doctor`` judges: read-only calls, one per question.
+
+A token request with the configured client (fresh, never from the cache, so a revoked
+secret shows), ``get_endpoint`` per declared collection, ``get_group`` with the
+caller's own memberships per declared group, and one ``operation_ls`` per stage source.
+Nothing here writes to Globus; deciding what the answers mean is
+``reconciler.core.readiness``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
+
+import globus_sdk
+from globus_sdk.scopes import AuthScopes, GroupsScopes, TransferScopes
+
+from reconciler.core.intent import Intent, StageSource
+from reconciler.core.readiness import (
+    CLIENT_DOMAIN,
+    CallError,
+    CollectionFacts,
+    GroupFacts,
+    ReadinessFacts,
+    SourceFacts,
+    TokenFacts,
+    stage_sources,
+)
+from reconciler.credentials import ClientCredentials, Credentials
+from reconciler.globus.connecting import AUTH_RS, GROUPS_RS, TRANSFER_RS, GlobusClients
+
+REQUESTED_SCOPES: Mapping[str, tuple[str, ...]] = {
+    TRANSFER_RS: (str(TransferScopes.all),),
+    GROUPS_RS: (str(GroupsScopes.all),),
+    AUTH_RS: (str(AuthScopes.openid), str(AuthScopes.profile), str(AuthScopes.email)),
+}
+"""What ``connecting.connect`` asks for: the clients' default scopes, Groups' ``all``."""
+CONCURRENCY = 8
+K = TypeVar("K")
+T = TypeVar("T")
+
+
+def _call_error(err: Exception) -> CallError:
+    if isinstance(err, globus_sdk.GlobusAPIError):
+        code = err.code if err.code and err.code != "Error" else None
+        return CallError(err.http_status, code, str(err.message or err.text or "request failed"))
+    return CallError(None, None, f"network error: {type(err).__name__}")
+
+
+def fetch_token_facts(credentials: Credentials) -> TokenFacts:
+    """For a confidential client, request tokens now; for handed-over tokens, say which
+    services have one (their scopes are not known)."""
+    if not isinstance(credentials, ClientCredentials):
+        who = credentials.identity_id or "the identity of the GLOBUS_DATA tokens"
+        return TokenFacts(
+            "tokens",
+            who,
+            granted=dict.fromkeys(credentials.tokens, ()),
+        )
+    who = f"{credentials.client_id}@{CLIENT_DOMAIN}"
+    login = globus_sdk.ConfidentialAppAuthClient(
+        client_id=credentials.client_id, client_secret=credentials.client_secret
+    )
+    try:
+        response = login.oauth2_client_credentials_tokens(
+            requested_scopes=[s for scopes in REQUESTED_SCOPES.values() for s in scopes]
+        )
+        granted = {
+            server: tuple(str(data.get("scope") or "").split())
+            for server, data in response.by_resource_server.items()
+        }
+    except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError) as err:
+        return TokenFacts("client", who, REQUESTED_SCOPES, error=_call_error(err))
+    finally:
+        login.close()
+    return TokenFacts("client", who, REQUESTED_SCOPES, granted)
+
+
+def fetch_collection_facts(
+    transfer: globus_sdk.TransferClient, collection_id: str
+) -> CollectionFacts:
+    try:
+        doc: Mapping[str, Any] = transfer.get_endpoint(collection_id).data
+    except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError) as err:
+        return CollectionFacts(collection_id, _call_error(err))
+    roles = doc.get("my_effective_roles")
+    return CollectionFacts(
+        collection_id,
+        display_name=doc.get("display_name"),
+        entity_type=doc.get("entity_type"),
+        subscription_id=doc.get("subscription_id"),
+        my_effective_roles=tuple(str(r) for r in roles) if isinstance(roles, list) else None,
+    )
+
+
+def fetch_group_facts(groups: globus_sdk.GroupsClient, group_id: str) -> GroupFacts:
+    try:
+        doc: Mapping[str, Any] = groups.get_group(group_id, include="my_memberships").data
+    except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError) as err:
+        return GroupFacts(group_id, _call_error(err))
+    mine = doc.get("my_memberships") or ()
+    roles = sorted({str(m.get("role")) for m in mine if m.get("status", "active") == "active"})
+    return GroupFacts(group_id, my_roles=tuple(roles))
+
+
+def fetch_source_facts(transfer: globus_sdk.TransferClient, source: StageSource) -> SourceFacts:
+    try:
+        transfer.operation_ls(source.collection_id, path=source.path, limit=1)
+    except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError) as err:
+        return SourceFacts(source, _call_error(err))
+    return SourceFacts(source)
+
+
+def _gather(pool: ThreadPoolExecutor, fetch: Callable[[K], T], keys: Iterable[K]) -> dict[K, T]:
+    futures = {key: pool.submit(fetch, key) for key in keys}
+    return {key: future.result() for key, future in futures.items()}
+
+
+def fetch_readiness_facts(
+    clients: GlobusClients, credentials: Credentials, intent: Intent
+) -> ReadinessFacts:
+    """Every fact ``compute_checks`` needs, fetched in parallel under the shared rate
+    limit. A failed call is a fact (the check that needs it fails), never an exception."""
+    token = fetch_token_facts(credentials)
+    if token.error is not None:
+        return ReadinessFacts(token)  # every other call would fail the same way
+    transfer, groups = clients.transfer, clients.groups
+    with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+        collections = _gather(
+            pool, partial(fetch_collection_facts, transfer), [c.id for c in intent.collections]
+        )
+        group_ids = [g.id for g in intent.groups]
+        group_facts = _gather(pool, partial(fetch_group_facts, groups), group_ids)
+        sources = _gather(pool, partial(fetch_source_facts, transfer), stage_sources(intent))
+    return ReadinessFacts(token, collections, group_facts, sources)
