@@ -57,7 +57,7 @@ def doctor_command(
     else:
         click.echo(render_checks_text(checks, style=styler(sys.stdout.isatty())))
     if not checks_pass(checks):
-        if sandbox:
+        if sandbox and any(c.status == "fail" and " 404 " in f" {c.detail}" for c in checks):
             click.echo(
                 "note: the sandbox is checked as it is; `reconciler sandbox seed --from-specs "
                 f"PATH --client-id {SANDBOX_CLIENT_ID}` (or any --sandbox plan or apply) seeds it",
