@@ -244,3 +244,32 @@ def test_sigterm_stops_the_command_which_cleans_up_and_exits_130(
     assert report["interrupted"] is True
     assert_clean(report)
     assert state(sandbox, collection) == before
+
+
+def test_probe_rule_limit_creates_rules_until_globus_refuses(
+    sandbox: SandboxHandle, collection: str
+) -> None:
+    """What ``--probe-rule-limit`` does on real Globus (no setting to lower): create
+    rules until the limit answers, then delete every one of them."""
+    sandbox.control.update_settings(max_rules_per_collection=12)
+    before = state(sandbox, collection)
+    clients = connect(sandbox_credentials())
+    try:
+        port = ProbePort(clients.transfer, collection, SCRATCH, max_calls=300)
+        report = run_probe(
+            port,
+            SandboxClock(sandbox.control),
+            ProbeOptions(SANDBOX_CLIENT_ID, probe_rule_limit=True),
+        )
+    finally:
+        clients.close()
+    limit = next(o for o in report.observations if o.behaviour == "rule_limit")
+    assert limit.status == "observed"
+    assert {k: limit.outcome[k] for k in ("code", "rules_before", "lowered_limit")} == {
+        "code": "LimitExceeded",
+        "rules_before": 12,
+        "lowered_limit": False,
+    }
+    assert report.cleanup.complete
+    assert report.cleanup.rule_limit_restored is None
+    assert state(sandbox, collection) == before
