@@ -1,5 +1,5 @@
-"""``reconciler doctor``'s report: one line per check (with its remedy when it failed),
-or the same as JSON for machines. Pure."""
+"""``reconciler doctor``'s report: one line per check, ending with its remedy (after
+``->``) when it did not pass, or the same as JSON for machines. Pure."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def render_checks_text(checks: Sequence[Check], *, style: Style = plain) -> str:
         mark, color = MARK[check.status]
         line = f"{style(f'{mark:>4}', color)}  {check.check:<25} {check.subject}: {check.detail}"
         if check.remedy and check.status != "ok":
-            line += f"\n{'':>6}{style('-> ' + check.remedy, 'cyan')}"
+            line += style(f" -> {check.remedy}", "cyan")
         lines.append(line)
     failed = sum(c.status == "fail" for c in checks)
     warned = sum(c.status == "warn" for c in checks)
