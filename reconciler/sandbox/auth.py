@@ -20,6 +20,8 @@ from urllib.parse import parse_qs
 
 from reconciler.sandbox.routing import (
     AUTH_RS,
+    GROUPS_RS,
+    TRANSFER_RS,
     ApiError,
     Caller,
     Request,
@@ -92,8 +94,11 @@ def ensure_identity(
     email: str | None = None,
     organization: str | None = None,
     status: str = "used",
+    invent_email: bool = True,
 ) -> sqlite3.Row:
-    """Create the identity unless a row with this username already exists; return it."""
+    """Create the identity unless a row with this username already exists; return it.
+    A seeded person gets their username as email (``invent_email``); an identity that
+    ``provision=true`` creates has never logged in, so Globus knows no email for it."""
     username = username.strip().lower()
     if not username:
         raise ValueError("a username must not be empty")
@@ -107,7 +112,7 @@ def ensure_identity(
     if same_id is not None:  # an id is one identity, whatever name it was asked under
         return same_id
     domain = username.rpartition("@")[2] or "sandbox"
-    if email is None and "@" in username and not username.endswith(CLIENT_DOMAIN):
+    if invent_email and email is None and "@" in username and not username.endswith(CLIENT_DOMAIN):
         email = username
     conn.execute(
         "INSERT INTO identities (id, username, name, email, organization, identity_provider,"
@@ -167,6 +172,37 @@ def usernames_by_id(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, s
     return result
 
 
+def link_identity(conn: sqlite3.Connection, identity_id: str, primary_id: str) -> None:
+    """Make ``identity_id`` a linked identity of ``primary_id``'s identity set (as a user
+    does in the web app); the primary may itself be linked to another primary."""
+    root = _primary_of(conn, primary_id)
+    if root == identity_id:
+        raise ValueError("an identity cannot be linked to itself")
+    conn.execute(
+        "INSERT INTO identity_links (identity_id, primary_id) VALUES (?, ?)"
+        " ON CONFLICT (identity_id) DO UPDATE SET primary_id = excluded.primary_id",
+        (identity_id, root),
+    )
+    conn.execute("UPDATE identity_links SET primary_id = ? WHERE primary_id = ?", (root, identity_id))
+
+
+def _primary_of(conn: sqlite3.Connection, identity_id: str) -> str:
+    row = conn.execute(
+        "SELECT primary_id FROM identity_links WHERE identity_id = ?", (identity_id,)
+    ).fetchone()
+    return identity_id if row is None else str(row["primary_id"])
+
+
+def identity_set(conn: sqlite3.Connection, identity_id: str) -> list[str]:
+    """Every identity linked with ``identity_id`` (itself included), primary first."""
+    primary = _primary_of(conn, identity_id)
+    linked = conn.execute(
+        "SELECT identity_id FROM identity_links WHERE primary_id = ? ORDER BY identity_id",
+        (primary,),
+    )
+    return [primary, *(str(row["identity_id"]) for row in linked)]
+
+
 def _split_csv(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
@@ -193,7 +229,9 @@ def get_identities(req: Request) -> Response:
         if usernames is not None:
             row = find_by_username(req.conn, value)
             if row is None and provision:
-                row = ensure_identity(req.conn, value, now=req.now, status="unused")
+                row = ensure_identity(
+                    req.conn, value, now=req.now, status="unused", invent_email=False
+                )
         else:
             if not is_uuid(value):
                 raise ApiError(400, "INVALID_PARAMETERS", f"{value!r} is not an identity id")
@@ -327,18 +365,31 @@ def _token_row(conn: sqlite3.Connection, token: str) -> sqlite3.Row | None:
     return row
 
 
+_MISSING_TOKEN_CODES = {
+    TRANSFER_RS: "ClientError.AuthenticationFailed",  # globus-cli's transfer 401 hook
+    GROUPS_RS: "AUTHENTICATION_ERROR",  # docs.globus.org/api/groups, section 2.2
+}
+_BAD_TOKEN_CODES = {
+    TRANSFER_RS: "ClientError.AuthenticationFailed",
+    GROUPS_RS: "INVALID_TOKEN",
+}
+
+
 def authenticate(conn: sqlite3.Connection, authorization: str, resource_server: str) -> Caller:
-    """The caller a bearer token stands for; 401 unless it is live and for this server."""
+    """The caller a bearer token stands for; 401 unless it is live and for this server,
+    with the code each service uses for a missing and for an unusable token."""
+    missing = _MISSING_TOKEN_CODES.get(resource_server, "AuthenticationFailed")
+    unusable = _BAD_TOKEN_CODES.get(resource_server, "AuthenticationFailed")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "AuthenticationFailed", "No bearer token in the Authorization header")
+        raise ApiError(401, missing, "No bearer token in the Authorization header")
     row = _token_row(conn, token.strip())
     if row is None:
-        raise ApiError(401, "AuthenticationFailed", "Token is not active")
+        raise ApiError(401, unusable, "Token is not active")
     if row["resource_server"] != resource_server:
         raise ApiError(
             401,
-            "AuthenticationFailed",
+            unusable,
             f"Token is for {row['resource_server']}, not {resource_server}",
         )
     return Caller(
@@ -371,7 +422,7 @@ def introspect(req: Request) -> Response:
             "sub": row["identity_id"],
             "aud": [row["resource_server"], row["client_id"]],
             "iss": "https://auth.globus.org",
-            "identity_set": [row["identity_id"]],
+            "identity_set": identity_set(req.conn, str(row["identity_id"])),
         }
     )
 
@@ -393,6 +444,14 @@ def userinfo(req: Request) -> Response:
         "SELECT * FROM identities WHERE id = ?", (caller.identity_id,)
     ).fetchone()
     doc = identity_doc(row)
+    linked = [
+        identity_doc(found)
+        for found in (
+            req.conn.execute("SELECT * FROM identities WHERE id = ?", (member,)).fetchone()
+            for member in identity_set(req.conn, caller.identity_id)
+        )
+        if found is not None
+    ]
     return ok(
         {
             "sub": doc["id"],
@@ -403,7 +462,7 @@ def userinfo(req: Request) -> Response:
             "identity_provider": doc["identity_provider"],
             "identity_provider_display_name": "Globus sandbox",
             "last_authentication": None,
-            "identity_set": [{**doc, "sub": doc["id"]}],
+            "identity_set": [{**linked_doc, "sub": linked_doc["id"]} for linked_doc in linked],
         }
     )
 

@@ -144,8 +144,16 @@ class SandboxControl:
         identity_id: str | None = None,
         name: str | None = None,
         email: str | None = None,
+        status: str | None = None,
+        linked_to: str | None = None,
+        groups_opt_out: bool | None = None,
     ) -> dict[str, Any]:
-        spec = {"username": username, "id": identity_id, "name": name, "email": email}
+        """``linked_to`` (a username or UUID) puts the identity in that one's identity set;
+        ``groups_opt_out`` says whether its settings refuse being added to groups."""
+        spec = {
+            "username": username, "id": identity_id, "name": name, "email": email,
+            "status": status, "linked_to": linked_to, "groups_opt_out": groups_opt_out,
+        }  # fmt: skip
         result: dict[str, Any] = self._call(
             "POST", "identities", {k: v for k, v in spec.items() if v is not None}
         )
@@ -185,13 +193,21 @@ class SandboxControl:
         admins: Iterable[str] = (),
         managers: Iterable[str] = (),
         members: Iterable[str] = (),
+        memberships: Iterable[Mapping[str, Any]] = (),
+        parent: str | None = None,
     ) -> dict[str, Any]:
+        """``members`` are active; ``memberships`` may be in any state
+        (``{"identity", "role"?, "status"?}``, e.g. ``left`` or ``pending``); ``parent``
+        makes this group a subgroup whose members are implied members of the parent."""
         spec: dict[str, Any] = {
             "id": group_id,
             "admins": list(admins),
             "managers": list(managers),
             "members": list(members),
+            "memberships": [dict(m) for m in memberships],
         }
+        if parent is not None:
+            spec["parent"] = parent
         if name is not None:
             spec["name"] = name
         if description is not None:

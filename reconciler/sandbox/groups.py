@@ -1,10 +1,13 @@
 """Globus Groups v2: read a group with its memberships, list my groups, batch actions.
 
 Admins and managers are ordinary memberships with role ``admin`` or ``manager``, as in
-Globus, so giving a client the admin role makes it show up in the member list. Batch
-requests answer 200 with per-item ``errors``; whole-request problems (an identity twice,
-an unsupported action, a caller without a manager role) are 4xx. Error codes not seen in
-public fixtures are UNCONFIRMED (docs/sandbox.md).
+Globus, so giving a client the admin role makes it show up in the member list. Members
+of a subgroup are listed in its parent with ``source_group_id`` (implied memberships).
+Batch requests answer 200 with per-item ``errors``; whole-request problems (an identity
+twice, an unsupported action, a caller without a manager role) are 4xx. ``add`` is
+refused for an identity that left the group or opted out of being added to groups, as
+the Groups API documents. Error codes not seen in public fixtures are UNCONFIRMED
+(docs/sandbox.md).
 """
 
 from __future__ import annotations
@@ -55,21 +58,107 @@ def set_membership(
     )
 
 
+def set_parent(conn: sqlite3.Connection, group_id: str, parent_id: str) -> None:
+    """Make ``group_id`` a subgroup of ``parent_id``: its active members become implied
+    members of the parent (and of the parent's parents)."""
+    if parent_id == group_id or group_id in _ancestors(conn, parent_id):
+        raise ValueError(f"group {group_id} cannot be a subgroup of {parent_id}: a cycle")
+    conn.execute(
+        "INSERT INTO subgroups (group_id, parent_id) VALUES (?, ?)"
+        " ON CONFLICT (group_id) DO UPDATE SET parent_id = excluded.parent_id",
+        (group_id, parent_id),
+    )
+
+
+def _parent_of(conn: sqlite3.Connection, group_id: str) -> str | None:
+    row = conn.execute("SELECT parent_id FROM subgroups WHERE group_id = ?", (group_id,)).fetchone()
+    return None if row is None else str(row["parent_id"])
+
+
+def _ancestors(conn: sqlite3.Connection, group_id: str) -> list[str]:
+    found: list[str] = []
+    parent = _parent_of(conn, group_id)
+    while parent is not None and parent not in found:
+        found.append(parent)
+        parent = _parent_of(conn, parent)
+    return found
+
+
+def set_opt_out(conn: sqlite3.Connection, identity_id: str, *, opted_out: bool) -> None:
+    """Whether the identity's settings say it may not be added to any group."""
+    if opted_out:
+        conn.execute(
+            "INSERT OR IGNORE INTO group_opt_outs (identity_id) VALUES (?)", (identity_id,)
+        )
+    else:
+        conn.execute("DELETE FROM group_opt_outs WHERE identity_id = ?", (identity_id,))
+
+
+def _opted_out(conn: sqlite3.Connection, identity_id: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM group_opt_outs WHERE identity_id = ?", (identity_id,)
+    ).fetchone()
+    return row is not None
+
+
 def active_group_ids(conn: sqlite3.Connection, identity_id: str) -> set[str]:
+    """Groups the identity is an active member of, directly or through a subgroup."""
     rows = conn.execute(
         "SELECT group_id FROM memberships WHERE identity_id = ? AND status = 'active'",
         (identity_id,),
     )
-    return {str(row["group_id"]) for row in rows}
+    direct = {str(row["group_id"]) for row in rows}
+    return direct.union(*(_ancestors(conn, group_id) for group_id in direct))
 
 
 def membership_docs(conn: sqlite3.Connection, group_id: str) -> list[dict[str, Any]]:
+    """Direct memberships in listing order, then those implied by subgroups."""
     rows = conn.execute(
         "SELECT m.*, i.username FROM memberships m LEFT JOIN identities i"
         " ON i.id = m.identity_id WHERE m.group_id = ? ORDER BY m.seq",
         (group_id,),
     )
-    return [_membership_doc(row) for row in rows]
+    return [_membership_doc(row) for row in rows] + _implied_docs(conn, group_id, {group_id})
+
+
+def _implied_docs(
+    conn: sqlite3.Connection, group_id: str, visited: set[str]
+) -> list[dict[str, Any]]:
+    """Active members of each subgroup (at any depth), attributed to the subgroup of
+    ``group_id`` they come through; an identity is listed once per subgroup path."""
+    docs: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    children = conn.execute(
+        "SELECT group_id FROM subgroups WHERE parent_id = ? ORDER BY group_id", (group_id,)
+    ).fetchall()
+    for child_row in children:
+        child = str(child_row["group_id"])
+        if child in visited:
+            continue
+        visited.add(child)
+        rows = conn.execute(
+            "SELECT m.*, i.username FROM memberships m LEFT JOIN identities i"
+            " ON i.id = m.identity_id WHERE m.group_id = ? AND m.status = 'active'"
+            " ORDER BY m.seq",
+            (child,),
+        ).fetchall()
+        members = [(str(r["identity_id"]), r["username"]) for r in rows]
+        members += [(d["identity_id"], d["username"]) for d in _implied_docs(conn, child, visited)]
+        for identity_id, username in members:
+            if identity_id in seen:
+                continue
+            seen.add(identity_id)
+            docs.append(
+                {
+                    "group_id": group_id,
+                    "identity_id": identity_id,
+                    "username": username,
+                    "role": "member",
+                    "status": "active",
+                    "source_group_id": child,
+                }
+            )
+    return docs
 
 
 def _membership_doc(row: sqlite3.Row) -> dict[str, Any]:
@@ -121,7 +210,7 @@ def _group_doc(
     doc: dict[str, Any] = {
         "name": row["name"],
         "description": row["description"],
-        "parent_id": None,
+        "parent_id": _parent_of(conn, str(row["id"])),
         "id": row["id"],
         "group_type": "regular",
         "enforce_session": False,
@@ -257,6 +346,9 @@ def _apply(
             return _ItemError(
                 "ALREADY_ACTIVE", "The identity is already an active member of the group."
             )
+        refused = _refuse_add(conn, identity_id, status) if action == "add" else None
+        if refused is not None:
+            return refused
         new_status = "active" if action == "add" else "invited"
         if action == "invite" and status == "invited":
             return _ItemError("ALREADY_INVITED", "The identity has already been invited.")
@@ -292,6 +384,26 @@ def _apply(
     updated = _membership(conn, group_id, identity_id)
     assert updated is not None
     return _membership_doc(updated)
+
+
+def _refuse_add(conn: sqlite3.Connection, identity_id: str, status: str | None) -> _ItemError | None:
+    """The documented refusals of ``add`` (codes UNCONFIRMED), and the sandbox's strict
+    answer for a pending request, which the Groups API says is ``approve``d."""
+    if status == "left":
+        return _ItemError(
+            "PREVIOUSLY_LEFT",
+            "The identity left the group; it must rejoin or be invited.",
+        )
+    if _opted_out(conn, identity_id):
+        return _ItemError(
+            "OPTED_OUT",
+            "The identity's settings do not allow it to be added to groups; invite it.",
+        )
+    if status == "pending":
+        return _ItemError(
+            "INVALID_STATUS", "The identity has a pending request to join; approve it."
+        )
+    return None
 
 
 ROUTES: list[Route] = [

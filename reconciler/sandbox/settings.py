@@ -15,6 +15,7 @@ from typing import Any, Literal
 from reconciler.sandbox import store
 
 ExpiryMode = Literal["keep", "delete"]
+TransferPaths = Literal["collection", "host"]
 
 _KEY = "settings"
 
@@ -33,6 +34,10 @@ class Settings:
     """Running tasks per user and task type; the rest wait, status ACTIVE, nice_status Queued."""
     transfer_rate_limit: float = 0.0
     """Transfer requests per second per identity (10 s windows) before 429; 0 disables."""
+    transfer_paths: TransferPaths = "collection"
+    """How successful transfers report paths on a guest collection: ``collection`` (in
+    its own namespace, default, UNCONFIRMED) or ``host`` (on the mapped collection
+    beneath, prefixed by the task's ``source_host_path``)."""
 
 
 def load(conn: sqlite3.Connection) -> Settings:
@@ -59,6 +64,10 @@ def _check(key: str, value: Any) -> Any:
     if key == "expiry_mode":
         if value not in ("keep", "delete"):
             raise ValueError("expiry_mode must be 'keep' or 'delete'")
+        return value
+    if key == "transfer_paths":
+        if value not in ("collection", "host"):
+            raise ValueError("transfer_paths must be 'collection' or 'host'")
         return value
     if key == "open_roles":
         if not isinstance(value, bool):

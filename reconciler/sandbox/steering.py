@@ -82,7 +82,15 @@ def add_identity(conn: sqlite3.Connection, spec: Any, now: float) -> dict[str, A
         organization=spec.get("organization"),
         status=str(spec.get("status", "used")),
     )
-    return auth.identity_doc(row)
+    identity_id = str(row["id"])
+    if spec.get("linked_to") is not None:
+        primary = _identity(conn, spec["linked_to"], now)
+        auth.link_identity(conn, identity_id, str(primary["id"]))
+    if "groups_opt_out" in spec:
+        if not isinstance(spec["groups_opt_out"], bool):
+            raise ValueError("'groups_opt_out' must be true or false")
+        groups.set_opt_out(conn, identity_id, opted_out=spec["groups_opt_out"])
+    return {**auth.identity_doc(row), "identity_set": auth.identity_set(conn, identity_id)}
 
 
 def add_client(conn: sqlite3.Connection, spec: dict[str, Any], now: float) -> dict[str, Any]:
@@ -130,13 +138,31 @@ def add_group(conn: sqlite3.Connection, spec: dict[str, Any], now: float) -> dic
         description=str(spec.get("description") or (existing["description"] if existing else "")),
         now=now,
     )
+    if spec.get("parent") is not None:
+        groups.set_parent(conn, group_id, _group_id(conn, spec["parent"]))
     for key, role in GROUP_ROLE_KEYS.items():
         for ref in _as_list(spec, key):
             identity = _identity(conn, ref, now)
             groups.set_membership(
                 conn, group_id, str(identity["id"]), role=role, status="active", now=now
             )
+    for item in _as_list(spec, "memberships"):
+        _add_membership(conn, group_id, item, now)
     return {"id": group_id}
+
+
+def _add_membership(conn: sqlite3.Connection, group_id: str, item: Any, now: float) -> None:
+    """One membership in any state: ``{"identity", "role"?, "status"?}``."""
+    if not isinstance(item, dict):
+        raise ValueError("each membership is an object with 'identity'")
+    identity = _identity(conn, _require(item, "identity", "a membership"), now)
+    role = str(item.get("role", "member"))
+    status = str(item.get("status", "active"))
+    if role not in groups.ROLES:
+        raise ValueError(f"a membership role is one of {', '.join(groups.ROLES)}")
+    if status not in groups.STATUSES:
+        raise ValueError(f"a membership status is one of {', '.join(groups.STATUSES)}")
+    groups.set_membership(conn, group_id, str(identity["id"]), role=role, status=status, now=now)
 
 
 def add_file(conn: sqlite3.Connection, spec: dict[str, Any], now: float) -> dict[str, Any]:

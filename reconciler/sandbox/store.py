@@ -141,6 +141,15 @@ CREATE TABLE IF NOT EXISTS memberships (
     updated REAL NOT NULL,
     UNIQUE (group_id, identity_id)
 );
+CREATE TABLE IF NOT EXISTS identity_links (
+    identity_id TEXT PRIMARY KEY,
+    primary_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS group_opt_outs (identity_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS subgroups (
+    group_id TEXT PRIMARY KEY,
+    parent_id TEXT NOT NULL
+);
 """
 
 WORLD_TABLES = (
@@ -157,6 +166,9 @@ WORLD_TABLES = (
     "successful_transfers",
     "globus_groups",
     "memberships",
+    "identity_links",
+    "group_opt_outs",
+    "subgroups",
 )
 
 

@@ -44,6 +44,17 @@ def host_endpoint_for(collection_id: str) -> str:
     return str(uuid.uuid5(_HOST_NAMESPACE, collection_id))
 
 
+def host_path_for(collection_id: str) -> str:
+    """Where a guest collection's root lies on its mapped (host) collection: task
+    documents report it as ``source_host_path`` / ``destination_host_path``."""
+    return f"/gcs/guests/{collection_id}/"
+
+
+def gcs_endpoint_for(collection_id: str) -> str:
+    """The GCSv5 endpoint serving a collection (a collection's ``owner_id`` in Globus)."""
+    return str(uuid.uuid5(_HOST_NAMESPACE, f"endpoint:{collection_id}"))
+
+
 def find_collection(conn: sqlite3.Connection, collection_id: str) -> sqlite3.Row | None:
     if not is_uuid(collection_id):
         return None
@@ -192,6 +203,11 @@ def require_data_access(
 
 def endpoint_doc(row: sqlite3.Row) -> dict[str, Any]:
     collection_id = str(row["id"])
+    # As in Globus, a GCSv5 collection is owned by its endpoint (a client identity), and
+    # names its GCS Manager, which globus-cli's `collection show` needs.
+    endpoint_id = gcs_endpoint_for(collection_id)
+    owner_id = row["owner_id"] or endpoint_id
+    owner_string = None if row["owner_id"] else f"{endpoint_id}@clients.auth.globus.org"
     return {
         "DATA_TYPE": "endpoint",
         "id": collection_id,
@@ -205,8 +221,8 @@ def endpoint_doc(row: sqlite3.Row) -> dict[str, Any]:
         "host_path": None,
         "mapped_collection_id": row["host_endpoint_id"],
         "mapped_collection_display_name": f"Sandbox mapped collection of {row['display_name']}",
-        "owner_id": row["owner_id"],
-        "owner_string": None,
+        "owner_id": owner_id,
+        "owner_string": owner_string,
         "organization": "Reconciler sandbox",
         "department": None,
         "keywords": None,
@@ -245,6 +261,7 @@ def endpoint_doc(row: sqlite3.Row) -> dict[str, Any]:
         "acl_editable": True,
         "in_use": False,
         "https_server": f"https://{collection_id[:6]}.sandbox.invalid",
+        "gcs_manager_url": f"https://{endpoint_id[:6]}.gcs.sandbox.invalid",
         "tlsftp_server": None,
         "local_user_info_available": None,
         "requester_pays": False,

@@ -25,6 +25,7 @@ from reconciler.sandbox.routing import (
 from reconciler.sandbox.transfer_endpoints import collection_row, require_data_access
 
 ROOT = "/"
+HOME = "/~/"
 
 
 def normalize(raw: Any) -> str:
@@ -200,7 +201,10 @@ def mkdir(req: Request) -> Response:
 def ls(req: Request) -> Response:
     caller = req.require_caller()
     collection_id = str(collection_row(req.conn, req.params["endpoint_id"])["id"])
-    path = normalize(req.query.get("path", "/"))
+    # Without a path Globus lists the default directory, `/~/`, which on a guest
+    # collection is its root.
+    asked = req.query.get("path") or HOME
+    path = normalize(asked)
     require_data_access(req.conn, collection_id, caller, path, need="r", now=req.now)
     if not exists(req.conn, collection_id, path):
         raise _not_found(path)
@@ -223,7 +227,7 @@ def ls(req: Request) -> Response:
         {
             "DATA_TYPE": "file_list",
             "DATA": page,
-            "path": path if path == ROOT else path + "/",
+            "path": HOME if asked == HOME else (path if path == ROOT else path + "/"),
             "absolute_path": path if path == ROOT else path + "/",
             "endpoint": collection_id,
             "rename_supported": True,

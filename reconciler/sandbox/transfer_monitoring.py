@@ -3,14 +3,19 @@
 A caller sees a task here when it holds ``activity_monitor``, ``activity_manager`` or
 ``administrator`` on a subscribed collection at either end of it; the task list enforces
 Globus's filter rules (``filter_task_id`` alone, or ``filter_endpoint``, or running
-statuses only). This module must not create, run or change tasks.
+statuses only). ``filter_owner_id`` matches tasks of the whole identity set (linked
+identities), as the SDK documents; ``filter_completion_time`` accepts the documented
+``YYYY-MM-DDTHH:MM:SS`` forms only (no fractional seconds, as a strict server might).
+This module must not create, run or change tasks.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 from reconciler.sandbox import clock
+from reconciler.sandbox.auth import find_identity, identity_set
 from reconciler.sandbox.routing import (
     TRANSFER_RS,
     ApiError,
@@ -64,6 +69,9 @@ def manager_successful_transfers(req: Request) -> Response:
     return successful_transfers(req, _monitored_task(req))
 
 
+_FRACTIONAL = re.compile(r"\d{2}:\d{2}:\d{2}[.,]\d")
+
+
 def _completion_window(raw: str) -> tuple[float | None, float | None]:
     since_raw, sep, until_raw = raw.partition(",")
     if not sep or (not since_raw.strip() and not until_raw.strip()):
@@ -71,6 +79,13 @@ def _completion_window(raw: str) -> tuple[float | None, float | None]:
             400,
             "ClientError.BadRequest",
             "filter_completion_time must be 'start,end' (one may be blank)",
+        )
+    if _FRACTIONAL.search(raw):
+        raise ApiError(
+            400,
+            "ClientError.BadRequest",
+            "filter_completion_time dates must be YYYY-MM-DDTHH:MM:SS, optionally with Z or"
+            f" an offset, without fractional seconds: {raw!r}",
         )
     try:
         since = clock.parse_iso(since_raw) if since_raw.strip() else None
@@ -133,7 +148,7 @@ def manager_task_list(req: Request) -> Response:
             _require_monitor_on_task(req.conn, caller, row)
     elif endpoint is None:
         rows = [row for row in rows if _monitors(req.conn, caller, row)]
-    rows = _filter_rows(rows, query, statuses)
+    rows = _filter_rows(req.conn, rows, query, statuses)
     rows.sort(key=_manager_sort_key)
     start = 0
     last_key = query.get("last_key")
@@ -189,13 +204,17 @@ def _monitors(conn: sqlite3.Connection, caller: Caller, row: sqlite3.Row) -> boo
 
 
 def _filter_rows(
-    rows: list[sqlite3.Row], query: dict[str, str], statuses: set[str]
+    conn: sqlite3.Connection, rows: list[sqlite3.Row], query: dict[str, str], statuses: set[str]
 ) -> list[sqlite3.Row]:
     if statuses:
         rows = [row for row in rows if row["status"] in statuses]
     owner = query.get("filter_owner_id")
     if owner:
-        rows = [row for row in rows if row["owner_id"] == owner]
+        found = find_identity(conn, owner)
+        if found is None:
+            raise ApiError(404, "UserNotFound", f"Identity '{owner}' is not a Globus Transfer user")
+        owners = set(identity_set(conn, str(found["id"])))
+        rows = [row for row in rows if row["owner_id"] in owners]
     if "filter_min_faults" in query:
         try:
             minimum = int(query["filter_min_faults"])

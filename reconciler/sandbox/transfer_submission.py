@@ -38,7 +38,7 @@ def get_submission_id(req: Request) -> Response:
         "INSERT INTO submission_ids (id, issued_to, issued_at) VALUES (?, ?, ?)",
         (value, caller.identity_id, req.now),
     )
-    return ok({"value": value})
+    return ok({"DATA_TYPE": "submission_id", "value": value})
 
 
 def _submission_result(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from reconciler.sandbox import settings
 from reconciler.sandbox.routing import (
     TRANSFER_RS,
     ApiError,
@@ -19,6 +20,7 @@ from reconciler.sandbox.routing import (
     ok,
     route,
 )
+from reconciler.sandbox.transfer_endpoints import find_collection, host_path_for
 from reconciler.sandbox.transfer_tasks import history_deleted, task_doc, task_row
 
 MAX_PAGE = 1000
@@ -98,6 +100,9 @@ def successful_transfers(req: Request, row: sqlite3.Row) -> Response:
         ).fetchall()
     )
     page, more = rows[:limit], len(rows) > limit
+    on_host = settings.load(req.conn).transfer_paths == "host"
+    source = _path_prefix(req.conn, row["source_endpoint_id"], on_host=on_host)
+    destination = _path_prefix(req.conn, row["destination_endpoint_id"], on_host=on_host)
     return ok(
         {
             "DATA_TYPE": "successful_transfers",
@@ -106,14 +111,21 @@ def successful_transfers(req: Request, row: sqlite3.Row) -> Response:
             "DATA": [
                 {
                     "DATA_TYPE": "successful_transfer",
-                    "source_path": item["source_path"],
-                    "destination_path": item["destination_path"],
+                    "source_path": source + item["source_path"],
+                    "destination_path": destination + item["destination_path"],
                     "size": item["size"],
                 }
                 for item in page
             ],
         }
     )
+
+
+def _path_prefix(conn: sqlite3.Connection, endpoint_id: str | None, *, on_host: bool) -> str:
+    """What goes before a collection path in ``host`` mode: the guest root on its host."""
+    if not on_host or endpoint_id is None or find_collection(conn, endpoint_id) is None:
+        return ""
+    return host_path_for(endpoint_id).rstrip("/")
 
 
 def own_successful_transfers(req: Request) -> Response:

@@ -17,11 +17,12 @@ import sqlite3
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.sandbox import clock
 from reconciler.sandbox.routing import ApiError
-from reconciler.sandbox.transfer_endpoints import find_collection
+from reconciler.sandbox.transfer_endpoints import find_collection, host_path_for
 
 FINAL_STATUSES = ("SUCCEEDED", "FAILED")
 TASK_STATUSES = ("ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED")
@@ -51,6 +52,29 @@ def _display_name(conn: sqlite3.Connection, endpoint_id: str | None, fallback: s
     return fallback if row is None else str(row["display_name"])
 
 
+def _host_fields(conn: sqlite3.Connection, endpoint_id: str | None, side: str) -> dict[str, Any]:
+    """``<side>_host_*`` of a task document: the mapped collection beneath a guest
+    collection and the guest root's path on it (None for a personal endpoint)."""
+    row = None if endpoint_id is None else find_collection(conn, endpoint_id)
+    host = None if row is None else str(row["host_endpoint_id"])
+    return {
+        f"{side}_host_endpoint": None if host is None else f"sandbox#{host}",
+        f"{side}_host_endpoint_display_name": (
+            None if row is None else f"Sandbox mapped collection of {row['display_name']}"
+        ),
+        f"{side}_host_endpoint_id": host,
+        f"{side}_host_path": None if row is None else host_path_for(str(row["id"])),
+    }
+
+
+def task_key(row: sqlite3.Row) -> str:
+    """The task's ``key``: ``active,<request time>`` or ``complete,<completion time>``."""
+    done = row["completion_time"]
+    when = float(done if done is not None else row["request_time"])
+    stamp = datetime.fromtimestamp(when, UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+    return f"{'active' if done is None else 'complete'},{stamp}"
+
+
 def history_deleted(row: sqlite3.Row, now: float) -> bool:
     """Per-file history (successful transfers) is kept 30 days after completion."""
     done = row["completion_time"]
@@ -72,6 +96,7 @@ def task_doc(conn: sqlite3.Connection, row: sqlite3.Row, *, now: float) -> dict[
     bytes_transferred = int(stats.get("bytes_transferred", 0))
     files_total = int(stats.get("files", 0))
     queued = status == "ACTIVE" and row["started_at"] is None
+    nice = "Queued" if queued else ("OK" if status == "ACTIVE" else None)
     return {
         "DATA_TYPE": "task",
         "task_id": row["task_id"],
@@ -88,10 +113,7 @@ def task_doc(conn: sqlite3.Connection, row: sqlite3.Row, *, now: float) -> dict[
         "source_endpoint": src if src is None else f"sandbox#{src}",
         "source_endpoint_id": src,
         "source_endpoint_display_name": src_name,
-        "source_host_endpoint": None,
-        "source_host_endpoint_display_name": None,
-        "source_host_endpoint_id": None,
-        "source_host_path": None,
+        **_host_fields(conn, src, "source"),
         "source_base_path": None,
         "source_local_user": None,
         "source_local_user_status": None,
@@ -100,10 +122,7 @@ def task_doc(conn: sqlite3.Connection, row: sqlite3.Row, *, now: float) -> dict[
         "destination_endpoint": dst if dst is None else f"sandbox#{dst}",
         "destination_endpoint_id": dst,
         "destination_endpoint_display_name": dst_name,
-        "destination_host_endpoint": None,
-        "destination_host_endpoint_display_name": None,
-        "destination_host_endpoint_id": None,
-        "destination_host_path": None,
+        **_host_fields(conn, dst, "destination"),
         "destination_base_path": None,
         "destination_local_user": None,
         "destination_local_user_status": None,
@@ -143,10 +162,11 @@ def task_doc(conn: sqlite3.Connection, row: sqlite3.Row, *, now: float) -> dict[
         "history_deleted": history_deleted(row, now),
         "canceled_by_admin": None,
         "canceled_by_admin_message": None,
-        "nice_status": "Queued" if queued else ("OK" if status == "ACTIVE" else None),
+        "nice_status": nice,
         "nice_status_details": None,
-        "nice_status_expires_in": None,
-        "nice_status_short_description": "Queued" if queued else None,
+        "nice_status_expires_in": -1 if status == "ACTIVE" else None,
+        "nice_status_short_description": nice,
+        "key": task_key(row),
     }
 
 

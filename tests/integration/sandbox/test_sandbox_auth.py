@@ -96,7 +96,7 @@ def test_token_for_another_resource_server_is_refused(sandbox) -> None:
     ):
         transfer.get_submission_id()
     assert err.value.http_status == 401
-    assert err.value.code == "AuthenticationFailed"
+    assert err.value.code == "ClientError.AuthenticationFailed"
 
 
 def test_validate_and_revoke(sandbox) -> None:

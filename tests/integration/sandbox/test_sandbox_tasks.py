@@ -43,7 +43,11 @@ def _stage(source: str, guest: str, **kwargs: object) -> globus_sdk.TransferData
 
 def test_submission_id_shape(transfer_client) -> None:
     got = transfer_client.get_submission_id()
-    assert set(got.data) == set(_fixture(globus_sdk.TransferClient.get_submission_id))
+    # The SDK's capture keeps only `value`; Transfer's documents carry their DATA_TYPE.
+    assert set(got.data) == set(_fixture(globus_sdk.TransferClient.get_submission_id)) | {
+        "DATA_TYPE"
+    }
+    assert got["DATA_TYPE"] == "submission_id"
     uuid.UUID(got["value"])
 
 
