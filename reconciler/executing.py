@@ -52,7 +52,12 @@ class ActionPort(Protocol):
     def delete_rule(self, action: DeleteRule) -> bool: ...
     def remove_directories(self, collection_id: str, paths: Sequence[str]) -> str: ...
     def change_members(
-        self, group_id: str, *, add: Sequence[str], remove: Sequence[str]
+        self,
+        group_id: str,
+        *,
+        add: Sequence[str],
+        remove: Sequence[str],
+        approve: Sequence[str] = (),
     ) -> Mapping[str, str | None]: ...
 
 
@@ -233,17 +238,18 @@ def _bind_members(
     port: ActionPort, group_id: str, changes: Sequence[AddMember | RemoveMember]
 ) -> Callable[[Sequence[Action]], Mapping[int, tuple[Status, str]]]:
     def run(_failed: Sequence[Action]) -> Mapping[int, tuple[Status, str]]:
-        add = [c.principal.id for c in changes if isinstance(c, AddMember)]
+        adds = [c for c in changes if isinstance(c, AddMember)]
+        add = [c.principal.id for c in adds if not c.approve]
+        approve = [c.principal.id for c in adds if c.approve]
         remove = [c.principal.id for c in changes if isinstance(c, RemoveMember)]
-        results = port.change_members(group_id, add=add, remove=remove)
+        results = port.change_members(group_id, add=add, remove=remove, approve=approve)
         out: dict[int, tuple[Status, str]] = {}
         for index, change in enumerate(changes):
             error = results.get(change.principal.id)
-            out[index] = (
-                ("failed", error)
-                if error
-                else ("done", "added" if isinstance(change, AddMember) else "removed")
-            )
+            done = "removed" if isinstance(change, RemoveMember) else "added"
+            if isinstance(change, AddMember) and change.approve:
+                done = "approved"
+            out[index] = ("failed", error) if error else ("done", done)
         return out
 
     return run

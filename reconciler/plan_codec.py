@@ -7,7 +7,7 @@ refuses it when the live state's fingerprint has changed since it was written.
 from __future__ import annotations
 
 import json
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from datetime import datetime
 from typing import Any
 
@@ -109,7 +109,8 @@ def _decode_action(doc: dict[str, Any]) -> Action:
     cls = ACTION_TYPES[doc["kind"]]
     kwargs: dict[str, Any] = {}
     for f in fields(cls):
-        value: Any = doc.get(f.name)
+        # A field added after a plan was saved takes its default.
+        value: Any = doc.get(f.name) if f.name in doc or f.default is MISSING else f.default
         if f.name == "principal" and value is not None:
             value = Principal(value["type"], value["id"], value.get("label", ""))
         elif f.name == "origin":

@@ -80,6 +80,20 @@ class RecordingPort:
         return task_id
 
     def change_members(
-        self, group_id: str, *, add: Sequence[str], remove: Sequence[str]
+        self,
+        group_id: str,
+        *,
+        add: Sequence[str],
+        remove: Sequence[str],
+        approve: Sequence[str] = (),
     ) -> Mapping[str, str | None]:
-        return self._inner.change_members(group_id, add=add, remove=remove)
+        results = self._inner.change_members(group_id, add=add, remove=remove, approve=approve)
+        # A per-item refusal of `add` is Globus's answer about that person (left, opted
+        # out...): remembered so later passes report it rather than ask again each time.
+        for identity_id in add:
+            refusal = results.get(identity_id)
+            if refusal:
+                self._store.record_member_refusal(group_id, identity_id, refusal, now=self._clock())
+            else:
+                self._store.forget_member_refusal(group_id, identity_id)
+        return results

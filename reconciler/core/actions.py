@@ -123,6 +123,9 @@ class AddMember:
     principal: Principal
     reason: str
     origin: Origin | None = None
+    approve: bool = False
+    """True when the identity asked to join (a ``pending`` membership): Globus Groups
+    takes an ``approve`` for it, not an ``add``."""
 
 
 @value

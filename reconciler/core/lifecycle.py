@@ -52,6 +52,19 @@ class Staging:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberRefusal:
+    """Globus Groups refused to ``add`` an identity (e.g. its settings forbid being added
+    to groups): remembered so the add is not retried on every pass."""
+
+    detail: str
+    at: datetime
+
+
+MemberKey = tuple[str, str]
+"""(group id, identity id)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Lifecycle:
     stagings: Mapping[RuleKey, Staging] = field(default_factory=dict)
     consumed: frozenset[RuleKey] = frozenset()
@@ -70,6 +83,9 @@ class Lifecycle:
     removing_directories: frozenset[tuple[str, str]] = frozenset()
     """Grant directories whose delete task has not finished: neither removed again nor
     granted anew until it has (the task would take the new grant's data with it)."""
+
+    member_refusals: Mapping[MemberKey, MemberRefusal] = field(default_factory=dict)
+    """Refused ``add``s by membership: reported, and tried again only after a while."""
 
     @property
     def cleanable_directories(self) -> frozenset[tuple[str, str]]:

@@ -45,6 +45,11 @@ class LiveMember:
     username: str | None
     role: str
     status: str
+    source_group_id: str | None = None
+    """Set when the membership is implied by a subgroup: not this group's own, so never
+    removed, and a member listed in the specs that has one needs no ``add``."""
+    updated: datetime | None = None
+    """When the membership last changed status (e.g. when the person left)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +68,25 @@ class Identity:
 
 
 @dataclass(frozen=True, slots=True)
+class Unreadable:
+    """What Globus answered when it refused to show a collection or a group."""
+
+    http_status: int | None
+    detail: str
+
+    @property
+    def missing(self) -> bool:
+        return self.http_status == 404
+
+
+@dataclass(frozen=True, slots=True)
 class LiveState:
     collections: Mapping[str, LiveCollection]
     groups: Mapping[str, LiveGroup]
     identities: Mapping[str, Identity] = field(default_factory=dict)
     """Keyed by every reference the specs used: both the username and the UUID."""
+    unreadable_collections: Mapping[str, Unreadable] = field(default_factory=dict)
+    """Collections Globus refused to list (403, 404), with what it said: nothing is
+    planned on them, and the rest of the pass goes on."""
+    unreadable_groups: Mapping[str, Unreadable] = field(default_factory=dict)
+    """Groups Globus refused to read (403, 404), likewise."""

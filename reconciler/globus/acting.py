@@ -167,25 +167,34 @@ class GlobusActions:
         return str(response["task_id"])
 
     def change_members(
-        self, group_id: str, *, add: Sequence[str], remove: Sequence[str]
+        self,
+        group_id: str,
+        *,
+        add: Sequence[str],
+        remove: Sequence[str],
+        approve: Sequence[str] = (),
     ) -> Mapping[str, str | None]:
-        """Batch add/remove ``member`` roles; returns per identity None (done) or the
-        error Globus reported for that item. Chunks keep requests small."""
+        """Batch add/remove ``member`` roles and approve pending requests; returns per
+        identity None (done) or the error Globus reported for that item. Chunks keep
+        requests small."""
         results: dict[str, str | None] = {}
-        for start in range(0, max(len(add), len(remove)), MEMBER_BATCH):
+        for start in range(0, max(len(add), len(remove), len(approve)), MEMBER_BATCH):
             batch = globus_sdk.BatchMembershipActions()
             adding = list(add[start : start + MEMBER_BATCH])
             removing = list(remove[start : start + MEMBER_BATCH])
+            approving = list(approve[start : start + MEMBER_BATCH])
             if adding:
                 batch.add_members(adding, role="member")
             if removing:
                 batch.remove_members(removing)
+            if approving:
+                batch.approve_pending(approving)
             with _translated("groups"):
                 response = self._clients.groups.batch_membership_action(group_id, batch)
-            for identity in adding + removing:
+            for identity in adding + removing + approving:
                 results[identity] = None
             errors = response.get("errors") or {}
-            for verb in ("add", "remove"):
+            for verb in ("add", "remove", "approve"):
                 for item in errors.get(verb) or ():
                     identity = str(item.get("identity_id"))
                     code = str(item.get("code") or "ERROR")

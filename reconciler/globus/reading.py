@@ -2,25 +2,38 @@
 ``get_group`` per declared group, and the identities the specs name.
 
 This is the whole read cost of a pass; it never grows with the number of grants
-(except identity lookups, 100 per call).
+(except identity lookups, 100 per call). A collection or group Globus refuses to show
+(403: a missing role or subscription; 404: deleted) is reported as unreadable instead of
+failing the pass, so the others still converge.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import globus_sdk
 
 from reconciler.core.intent import Intent
-from reconciler.core.live import LiveCollection, LiveGroup, LiveMember, LiveRule, LiveState
+from reconciler.core.live import (
+    LiveCollection,
+    LiveGroup,
+    LiveMember,
+    LiveRule,
+    LiveState,
+    Unreadable,
+)
+from reconciler.errors import GlobusError
 from reconciler.globus.connecting import GlobusClients
 from reconciler.globus.identities import fetch_identities
 from reconciler.globus.translating import translate
 
 READ_CONCURRENCY = 8
+UNREADABLE_STATUS = frozenset({403, 404})
+"""Answers that concern one collection or group alone (its roles, its existence)."""
+T = TypeVar("T")
 
 
 def parse_time(value: object) -> datetime | None:
@@ -65,6 +78,8 @@ def fetch_group(groups: globus_sdk.GroupsClient, group_id: str) -> LiveGroup:
             username=m.get("username"),
             role=str(m.get("role") or "unknown"),
             status=str(m.get("status") or "unknown"),
+            source_group_id=str(m["source_group_id"]) if m.get("source_group_id") else None,
+            updated=parse_time(m.get("updated")),
         )
         for m in response.get("memberships") or ()
     )
@@ -73,7 +88,8 @@ def fetch_group(groups: globus_sdk.GroupsClient, group_id: str) -> LiveGroup:
 
 def fetch_live_state(clients: GlobusClients, intent: Intent) -> LiveState:
     """Read everything planning needs, in parallel under the shared rate limit.
-    Any failed read raises: planning on a partial view could prune what it did not see."""
+    A collection or group answered with 403 or 404 is marked unreadable (planning leaves
+    it alone); any other failed read raises, since a transient fault may come back."""
     with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
         collection_futures = {
             c.id: pool.submit(fetch_collection, clients.transfer, c.id) for c in intent.collections
@@ -82,7 +98,27 @@ def fetch_live_state(clients: GlobusClients, intent: Intent) -> LiveState:
             g.id: pool.submit(fetch_group, clients.groups, g.id) for g in intent.groups
         }
         identities_future = pool.submit(fetch_identities, clients.auth, intent.lookup_refs())
-        collections = {cid: f.result() for cid, f in collection_futures.items()}
-        groups = {gid: f.result() for gid, f in group_futures.items()}
+        collections, unreadable_collections = _settle(collection_futures)
+        groups, unreadable_groups = _settle(group_futures)
         identities = identities_future.result()
-    return LiveState(collections=collections, groups=groups, identities=identities)
+    return LiveState(
+        collections=collections,
+        groups=groups,
+        identities=identities,
+        unreadable_collections=unreadable_collections,
+        unreadable_groups=unreadable_groups,
+    )
+
+
+def _settle(futures: Mapping[str, Future[T]]) -> tuple[dict[str, T], dict[str, Unreadable]]:
+    """The reads that succeeded, and what Globus said about the ones it refused."""
+    read: dict[str, T] = {}
+    refused: dict[str, Unreadable] = {}
+    for key, future in futures.items():
+        try:
+            read[key] = future.result()
+        except GlobusError as err:
+            if err.http_status not in UNREADABLE_STATUS:
+                raise
+            refused[key] = Unreadable(err.http_status, str(err))
+    return read, refused

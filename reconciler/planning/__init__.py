@@ -23,7 +23,7 @@ from reconciler.core.actions import (
     UpdateRule,
 )
 from reconciler.core.intent import Intent
-from reconciler.core.lifecycle import Lifecycle, RuleKey
+from reconciler.core.lifecycle import Lifecycle, LocatedError, RuleKey
 from reconciler.core.live import LiveCollection, LiveGroup, LiveState
 from reconciler.core.plan import GuardPolicy, Plan, Problem
 from reconciler.planning.desired import DesiredRule, RevokedRule, compute_desired
@@ -31,6 +31,7 @@ from reconciler.planning.fingerprint import compute_fingerprint
 from reconciler.planning.guard import compute_guard
 from reconciler.planning.members import compute_member_actions
 from reconciler.planning.rules import compute_rule_actions
+from reconciler.planning.unreadable import compute_unreadable_errors
 
 __all__ = ["RuleKey", "compute_plan"]
 
@@ -93,6 +94,7 @@ def _compute_plan(
     problems: list[Problem] = list(desired.problems)
     notes: list[str] = list(desired.notes)
     actions: list[Action] = []
+    errors: list[LocatedError] = [*lifecycle.errors, *compute_unreadable_errors(intent, live)]
     managed_rules = 0
     managed_members = 0
     checks: list[datetime] = []
@@ -105,6 +107,8 @@ def _compute_plan(
         revoked.setdefault(key[0], {})[key] = gone
 
     for collection in intent.collections:
+        if collection.id in live.unreadable_collections:
+            continue  # nothing planned, nothing pruned where nothing could be seen
         found = live.collections.get(collection.id)
         if found is None:
             problems.append(
@@ -129,14 +133,22 @@ def _compute_plan(
         managed_rules += rule_plan.managed
 
     for group in intent.groups:
+        if group.id in live.unreadable_groups:
+            continue
         found_group = live.groups.get(group.id)
         if found_group is None:
             problems.append(Problem(f"group {group.name} ({group.id}) was not read", group.origin))
             found_group = LiveGroup(group.id, ())
         member_plan = compute_member_actions(
-            group, found_group, desired.members, desired.expired_members
+            group,
+            found_group,
+            desired.members,
+            desired.expired_members,
+            now=now,
+            refusals=lifecycle.member_refusals,
         )
         actions.extend(member_plan.actions)
+        errors.extend(member_plan.errors)
         managed_members += member_plan.managed
         if member_plan.note:
             notes.append(member_plan.note)
@@ -155,6 +167,6 @@ def _compute_plan(
         next_expiry=desired.next_expiry,
         managed_rules=managed_rules,
         managed_members=managed_members,
-        errors=lifecycle.errors,
+        errors=tuple(errors),
         next_check=min(checks, default=None),
     )

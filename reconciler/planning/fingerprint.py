@@ -26,5 +26,7 @@ def compute_fingerprint(intent: Intent, live: LiveState) -> str:
         for m in found_group.members if found_group else ():
             lines.append(f"g\x1f{group.id}\x1f{m.identity_id}\x1f{m.role}\x1f{m.status}")
     lines.extend(f"i\x1f{ref}\x1f{i.id}" for ref, i in live.identities.items())
+    lines.extend(f"u\x1f{cid}" for cid in live.unreadable_collections)
+    lines.extend(f"u\x1f{gid}" for gid in live.unreadable_groups)
     lines.sort()
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]

@@ -183,7 +183,9 @@ def link_identity(conn: sqlite3.Connection, identity_id: str, primary_id: str) -
         " ON CONFLICT (identity_id) DO UPDATE SET primary_id = excluded.primary_id",
         (identity_id, root),
     )
-    conn.execute("UPDATE identity_links SET primary_id = ? WHERE primary_id = ?", (root, identity_id))
+    conn.execute(
+        "UPDATE identity_links SET primary_id = ? WHERE primary_id = ?", (root, identity_id)
+    )
 
 
 def _primary_of(conn: sqlite3.Connection, identity_id: str) -> str:

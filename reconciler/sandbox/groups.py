@@ -16,7 +16,7 @@ import sqlite3
 import uuid
 from typing import Any
 
-from reconciler.sandbox import settings
+from reconciler.sandbox import clock, settings
 from reconciler.sandbox.auth import find_identity, is_uuid
 from reconciler.sandbox.routing import GROUPS_RS, ApiError, Request, Response, Route, ok, route
 
@@ -142,9 +142,12 @@ def _implied_docs(
             " ORDER BY m.seq",
             (child,),
         ).fetchall()
-        members = [(str(r["identity_id"]), r["username"]) for r in rows]
-        members += [(d["identity_id"], d["username"]) for d in _implied_docs(conn, child, visited)]
-        for identity_id, username in members:
+        members = [(str(r["identity_id"]), r["username"], clock.to_iso(r["updated"])) for r in rows]
+        members += [
+            (d["identity_id"], d["username"], d["updated"])
+            for d in _implied_docs(conn, child, visited)
+        ]
+        for identity_id, username, updated in members:
             if identity_id in seen:
                 continue
             seen.add(identity_id)
@@ -155,6 +158,7 @@ def _implied_docs(
                     "username": username,
                     "role": "member",
                     "status": "active",
+                    "updated": updated,
                     "source_group_id": child,
                 }
             )
@@ -168,6 +172,7 @@ def _membership_doc(row: sqlite3.Row) -> dict[str, Any]:
         "username": row["username"],
         "role": row["role"],
         "status": row["status"],
+        "updated": clock.to_iso(row["updated"]),
     }
 
 
@@ -340,18 +345,10 @@ def _apply(
     if caller_role != "admin" and touches_admin and action != "approve":
         return _ItemError("FORBIDDEN", "Only admins can grant or change the admin role")
     if action in ("add", "invite"):
-        if find_identity(conn, identity_id) is None:
-            return _ItemError("IDENTITY_NOT_FOUND", f"No identity {identity_id}")
-        if status == "active":
-            return _ItemError(
-                "ALREADY_ACTIVE", "The identity is already an active member of the group."
-            )
-        refused = _refuse_add(conn, identity_id, status) if action == "add" else None
+        refused = _refuse_add_or_invite(conn, identity_id, status, action)
         if refused is not None:
             return refused
         new_status = "active" if action == "add" else "invited"
-        if action == "invite" and status == "invited":
-            return _ItemError("ALREADY_INVITED", "The identity has already been invited.")
         set_membership(conn, group_id, identity_id, role=role, status=new_status, now=req.now)
     elif action == "remove":
         caller = req.require_caller()
@@ -386,9 +383,22 @@ def _apply(
     return _membership_doc(updated)
 
 
-def _refuse_add(conn: sqlite3.Connection, identity_id: str, status: str | None) -> _ItemError | None:
-    """The documented refusals of ``add`` (codes UNCONFIRMED), and the sandbox's strict
-    answer for a pending request, which the Groups API says is ``approve``d."""
+def _refuse_add_or_invite(
+    conn: sqlite3.Connection, identity_id: str, status: str | None, action: str
+) -> _ItemError | None:
+    """Why ``add`` or ``invite`` cannot go ahead, if it cannot: the documented refusals
+    of ``add`` (codes UNCONFIRMED), and the sandbox's strict answer for a pending
+    request, which the Groups API says is ``approve``d."""
+    if find_identity(conn, identity_id) is None:
+        return _ItemError("IDENTITY_NOT_FOUND", f"No identity {identity_id}")
+    if status == "active":
+        return _ItemError(
+            "ALREADY_ACTIVE", "The identity is already an active member of the group."
+        )
+    if action == "invite":
+        if status == "invited":
+            return _ItemError("ALREADY_INVITED", "The identity has already been invited.")
+        return None
     if status == "left":
         return _ItemError(
             "PREVIOUSLY_LEFT",

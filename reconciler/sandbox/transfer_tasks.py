@@ -71,7 +71,9 @@ def task_key(row: sqlite3.Row) -> str:
     """The task's ``key``: ``active,<request time>`` or ``complete,<completion time>``."""
     done = row["completion_time"]
     when = float(done if done is not None else row["request_time"])
-    stamp = datetime.fromtimestamp(when, UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+    stamp = (
+        datetime.fromtimestamp(when, UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+    )
     return f"{'active' if done is None else 'complete'},{stamp}"
 
 

@@ -12,7 +12,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler.core.lifecycle import Lifecycle, RuleKey, Staging, StagingStatus
+from reconciler.core.lifecycle import (
+    Lifecycle,
+    MemberRefusal,
+    RuleKey,
+    Staging,
+    StagingStatus,
+)
 from reconciler.errors import ConfigurationError
 from reconciler.state.journal import JournalEntry, JournalQuery
 
@@ -49,6 +55,10 @@ CREATE TABLE IF NOT EXISTS download_tasks (
 );
 CREATE TABLE IF NOT EXISTS watermarks (
     collection_id TEXT PRIMARY KEY, checked_until TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS member_refusals (
+    group_id TEXT NOT NULL, identity_id TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (group_id, identity_id)
 );
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -144,13 +154,39 @@ class StateStore:
             (r["collection_id"], r["path"])
             for r in self._query("SELECT collection_id, path FROM removals")
         )
+        refusals = {
+            (r["group_id"], r["identity_id"]): MemberRefusal(
+                r["detail"], datetime.fromisoformat(r["at"])
+            )
+            for r in self._query("SELECT * FROM member_refusals")
+        }
         return Lifecycle(
             stagings=stagings,
             consumed=consumed,
             made_directories=made,
             pending_directories=pending,
             removing_directories=removing,
+            member_refusals=refusals,
         )
+
+    # --- group memberships ---------------------------------------------------------
+    def record_member_refusal(
+        self, group_id: str, identity_id: str, detail: str, *, now: datetime
+    ) -> None:
+        """Globus refused to add the identity: planning reports it instead of retrying."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO member_refusals (group_id, identity_id, detail, at)"
+                " VALUES (?, ?, ?, ?)",
+                (group_id, identity_id, detail, _iso(now)),
+            )
+
+    def forget_member_refusal(self, group_id: str, identity_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "DELETE FROM member_refusals WHERE group_id = ? AND identity_id = ?",
+                (group_id, identity_id),
+            )
 
     # --- staging -------------------------------------------------------------------
     def reserve_staging(

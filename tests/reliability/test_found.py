@@ -117,7 +117,12 @@ class DyingPort:
         raise NotImplementedError
 
     def change_members(
-        self, group_id: str, *, add: Sequence[str], remove: Sequence[str]
+        self,
+        group_id: str,
+        *,
+        add: Sequence[str],
+        remove: Sequence[str],
+        approve: Sequence[str] = (),
     ) -> Mapping[str, str | None]:
         raise NotImplementedError
 

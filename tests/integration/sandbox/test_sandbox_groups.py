@@ -8,7 +8,7 @@ import globus_sdk
 import pytest
 from globus_sdk.testing import get_response_set
 
-MEMBERSHIP_KEYS = {"group_id", "identity_id", "username", "role", "status"}
+MEMBERSHIP_KEYS = {"group_id", "identity_id", "username", "role", "status", "updated"}
 
 
 @pytest.fixture

@@ -77,13 +77,21 @@ class FakePort:
             return f"task{len(self.delete_tasks)}"
 
     def change_members(
-        self, group_id: str, *, add: Sequence[str], remove: Sequence[str]
+        self,
+        group_id: str,
+        *,
+        add: Sequence[str],
+        remove: Sequence[str],
+        approve: Sequence[str] = (),
     ) -> Mapping[str, str | None]:
         with self.lock:
-            self.calls.append(f"batch {group_id} +{len(add)} -{len(remove)}")
+            approved = f" ~{len(approve)}" if approve else ""
+            self.calls.append(f"batch {group_id} +{len(add)} -{len(remove)}{approved}")
             members = self.members.setdefault(group_id, set())
             members.update(add)
+            members.update(approve)
             members.difference_update(remove)
             return {
-                i: ("REFUSED: injected" if i in self.fail_paths else None) for i in [*add, *remove]
+                i: ("REFUSED: injected" if i in self.fail_paths else None)
+                for i in [*add, *remove, *approve]
             }

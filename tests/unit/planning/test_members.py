@@ -1,13 +1,32 @@
-"""Planning group memberships: additive and exclusive modes, roles never touched."""
+"""Planning group memberships: additive and exclusive modes, roles never touched, and
+the states real Groups has (left, pending, implied by a subgroup, refused adds)."""
 
 from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
 from reconciler.core.actions import AddMember, RemoveMember
-from reconciler.core.live import LiveMember
+from reconciler.core.lifecycle import Lifecycle, MemberRefusal
+from reconciler.core.live import LiveMember, Unreadable
 from reconciler.planning import compute_plan
-from tests.unit.planning.builders import ADMIN, ALICE, BOB, CAROL, NOW, intent, live, membership
+from reconciler.planning.members import REFUSAL_RETRY
+from tests.unit.planning.builders import (
+    ADMIN,
+    ALICE,
+    BOB,
+    CAROL,
+    GROUP,
+    NOW,
+    ORIGIN,
+    intent,
+    live,
+    membership,
+)
+
+SUBGROUP = "eeeeeeee-0000-4000-8000-000000000005"
 
 ADMIN_MEMBER = LiveMember(ADMIN, "admin@example.org", "admin", "active")
 
@@ -24,7 +43,7 @@ def test_listed_member_is_added() -> None:
     assert add.principal.id == ALICE
 
 
-@pytest.mark.parametrize("status", ["invited", "left", "removed", "declined"])
+@pytest.mark.parametrize("status", ["invited", "removed", "declined", "rejected"])
 def test_listed_identity_not_active_is_added_again(status: str) -> None:
     current = LiveMember(ALICE, "alice@example.org", "member", status)
     plan = compute_plan(
@@ -88,3 +107,83 @@ def test_removed_from_specs_in_additive_mode_is_left_alone() -> None:
     current = LiveMember(ALICE, "alice@example.org", "member", "active")
     plan = compute_plan(intent(mode="additive"), live(members=members(current)), now=NOW)
     assert plan.actions == ()
+
+
+def test_an_identity_that_left_is_a_located_error_not_an_add() -> None:
+    left = LiveMember(ALICE, "alice@example.org", "member", "left", updated=NOW - timedelta(1))
+    plan = compute_plan(
+        intent(memberships=(membership("alice@example.org"),)),
+        live(members=members(left)),
+        now=NOW,
+    )
+    assert plan.actions == ()
+    (error,) = plan.errors
+    assert error.origin == ORIGIN
+    assert "alice@example.org left the group tutorial on 2026-11-25T12:00:00+00:00" in error.message
+    assert "they must rejoin or be invited" in error.message
+
+
+def test_a_pending_request_is_approved_not_added() -> None:
+    pending = LiveMember(ALICE, "alice@example.org", "member", "pending")
+    plan = compute_plan(
+        intent(memberships=(membership("alice@example.org"),)),
+        live(members=members(pending)),
+        now=NOW,
+    )
+    (approve,) = plan.actions
+    assert isinstance(approve, AddMember)
+    assert approve.approve
+    assert approve.reason.startswith("approve their request to join")
+
+
+@pytest.mark.parametrize("mode", ["additive", "exclusive"])
+def test_memberships_through_a_subgroup_are_never_removed(mode: str) -> None:
+    implied = LiveMember(BOB, "bob@example.org", "member", "active", source_group_id=SUBGROUP)
+    expired = membership("bob@example.org", days=-1)
+    plan = compute_plan(
+        intent(memberships=(expired,), mode=mode), live(members=members(implied)), now=NOW
+    )
+    assert plan.actions == ()
+    assert plan.managed_members == 0
+    assert not any("unlisted" in n for n in plan.notes)
+
+
+def test_a_listed_member_through_a_subgroup_needs_no_add() -> None:
+    implied = LiveMember(ALICE, "alice@example.org", "member", "active", source_group_id=SUBGROUP)
+    plan = compute_plan(
+        intent(memberships=(membership("alice@example.org"),)),
+        live(members=members(implied)),
+        now=NOW,
+    )
+    assert plan.actions == ()
+
+
+def test_a_refused_add_is_reported_and_retried_only_after_a_day() -> None:
+    refusal = MemberRefusal("OPTED_OUT: settings forbid it", NOW - timedelta(hours=1))
+    lifecycle = Lifecycle(member_refusals={(GROUP, ALICE): refusal})
+    spec = intent(memberships=(membership("alice@example.org"),))
+    plan = compute_plan(spec, live(), now=NOW, lifecycle=lifecycle)
+    assert plan.actions == ()
+    (error,) = plan.errors
+    assert "OPTED_OUT" in error.message and "invited" in error.message
+    later = compute_plan(spec, live(), now=refusal.at + REFUSAL_RETRY, lifecycle=lifecycle)
+    assert [a.kind for a in later.actions] == ["add_member"]
+    assert later.errors == ()
+
+
+def test_an_unreadable_group_is_an_error_on_its_memberships_and_changes_nothing() -> None:
+    stranger = LiveMember(BOB, "bob@example.org", "member", "active")
+    state = replace(
+        live(members=members(stranger)),
+        unreadable_groups={GROUP: Unreadable(403, "groups 403 FORBIDDEN: not a manager")},
+    )
+    plan = compute_plan(
+        intent(memberships=(membership("alice@example.org", days=-1),), mode="exclusive"),
+        state,
+        now=NOW,
+    )
+    assert plan.actions == ()
+    assert not plan.blocked
+    (error,) = plan.errors
+    assert error.origin == ORIGIN
+    assert "admin or manager role" in error.message
