@@ -3,13 +3,17 @@
 Costs one paged ``endpoint_manager_task_list`` per watched collection per check (all
 grantees at once, since a watermark), then ``successful_transfers`` only for new tasks
 of watched grantees, and a directory listing only for grants with new downloads: never
-a call per grant when nobody downloaded anything.
+a call per grant when nobody downloaded anything. Only ``TRANSFER`` tasks count: a
+grantee's ``DELETE`` task reads nothing out.
+
+Times sent in ``filter_completion_time`` are whole seconds, ``YYYY-MM-DDTHH:MM:SS`` in
+UTC, the form Transfer documents (a strict server refuses fractions).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import globus_sdk
 
@@ -24,31 +28,51 @@ class DownloadTask:
     task_id: str
     owner_id: str
     completed: datetime | None
+    host_path: str | None = None
+    """The task's ``source_host_path``: where the guest collection's root lies on the
+    mapped collection beneath it, in case its files are reported in that namespace."""
+
+
+def format_window_start(since: datetime) -> str:
+    """``since`` as Transfer documents a ``filter_completion_time`` bound: whole seconds,
+    UTC, no offset. Rounded down, so nothing completed in that second is missed."""
+    return since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def fetch_download_tasks(
-    transfer: globus_sdk.TransferClient, collection_id: str, *, since: datetime
+    transfer: globus_sdk.TransferClient,
+    collection_id: str,
+    *,
+    since: datetime,
+    owner_id: str | None = None,
 ) -> list[DownloadTask]:
-    """Succeeded tasks that used ``collection_id`` as their source, completed at or
-    after ``since`` (open-ended: Globus's clock decides what "now" is)."""
-    window = f"{since.isoformat()},"
+    """Succeeded transfer tasks that used ``collection_id`` as their source, completed at
+    or after ``since`` (open-ended: Globus's clock decides what "now" is). With
+    ``owner_id``, only that identity's tasks, which in Transfer includes the tasks of
+    every identity linked with it; an identity Transfer has never seen has none."""
     try:
         pages = transfer.paginated.endpoint_manager_task_list(
             filter_endpoint=collection_id,
             filter_endpoint_use="source",
             filter_status="SUCCEEDED",
-            filter_completion_time=window,
+            filter_completion_time=f"{format_window_start(since)},",
+            filter_owner_id=globus_sdk.MISSING if owner_id is None else owner_id,
         )
         return [
             DownloadTask(
                 str(doc["task_id"]),
                 str(doc.get("owner_id") or ""),
                 parse_time(doc.get("completion_time")),
+                str(doc["source_host_path"]) if doc.get("source_host_path") else None,
             )
             for doc in pages.items()
+            if doc.get("type") == "TRANSFER"
         ]
     except _CALL_ERRORS as err:
-        raise translate(err, service="transfer") from err
+        translated = translate(err, service="transfer")
+        if owner_id is not None and translated.code == "UserNotFound":
+            return []  # never used Transfer: downloaded nothing
+        raise translated from err
 
 
 def fetch_transferred_files(transfer: globus_sdk.TransferClient, task_id: str) -> list[str]:
@@ -76,3 +100,4 @@ def fetch_file_tree(transfer: globus_sdk.TransferClient, collection_id: str, pat
     except _CALL_ERRORS as err:
         raise translate(err, service="transfer") from err
     return files
+
