@@ -84,6 +84,8 @@ class GrantIntent:
     cleanup: bool
     stage: StageSource | None
     origin: Origin
+    notify_email: str | None = None
+    """Where the notification goes, when the spec says; else the identity's own email."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,5 +116,5 @@ class Intent:
         """The identities planning needs looked up in Globus Auth: every username (its
         UUID can change, so it is resolved on every pass) and the UUIDs of grants that
         notify (for the email address). Other UUIDs need no call at all."""
-        notifying = {g.principal.value for g in self.grants if g.notify}
+        notifying = {g.principal.value for g in self.grants if g.notify and not g.notify_email}
         return frozenset(r for r in self.identity_refs() if "@" in r or r in notifying)

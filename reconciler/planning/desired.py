@@ -104,6 +104,7 @@ def _terms(grant: GrantIntent) -> tuple[object, ...]:
         grant.expires,
         grant.notify,
         grant.notify_message,
+        grant.notify_email,
         grant.revoke_after_download,
         grant.cleanup,
     )
@@ -126,6 +127,7 @@ def compute_desired(
     problems: list[Problem] = []
     notes: list[str] = []
     upcoming: list[datetime] = []
+    watched: dict[str, Origin] = {}
     group_names = {g.id: g.name for g in intent.groups}
 
     for grant in intent.grants:
@@ -161,14 +163,23 @@ def compute_desired(
                     )
                 )
             continue
-        email = identity.email if identity is not None else None
+        email = grant.notify_email or (identity.email if identity is not None else None)
         if grant.notify and email is None:
             notes.append(
-                f"{grant.origin}: no email address is known for {principal}; "
-                "the rule is created without a notification"
+                f"{grant.origin}: warning: Globus Auth knows no email address for {principal} "
+                "(an identity that never logged in has none), so the rule is created without "
+                "a notification; give the grant a `notify_email`"
             )
         rules[key] = DesiredRule(key, grant, principal, path, email if grant.notify else None)
+        if grant.revoke_after_download:
+            watched.setdefault(grant.distribution, grant.origin)
 
+    notes.extend(
+        f"{origin}: distribution {name!r} revokes after download, which sees Globus Transfer "
+        "tasks only: a download over HTTPS (the web app's download button, a direct link) is "
+        "invisible to Transfer, so such a grant ends at its expiry"
+        for name, origin in watched.items()
+    )
     members, expired_members = _compute_members(intent, identities, now, problems, upcoming)
     for key in rules:
         revoked.pop(key, None)

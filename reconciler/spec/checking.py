@@ -133,6 +133,12 @@ def _check_grant(
                     f"`{key}` is only for identity grants, and this is a {kind} grant",
                     hint=f"remove `{key}`: Globus notifies and tracks single identities only",
                 )
+    if grant.notify_email is not None and grant.notify is False:
+        report.error(
+            where.key("notify_email"),
+            "`notify_email` says where to send the notification, but `notify` is off",
+            hint="add `notify: true` to send it, or remove `notify_email`",
+        )
     _check_grant_path(distribution, grant, where, kind=kind, collection=collection, report=report)
     if collection is None:
         _check_expiry(grant.expires, None, "", now=now, at=where.at("expires"), report=report)

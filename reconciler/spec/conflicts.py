@@ -22,6 +22,7 @@ _GRANT_TERMS = (
     "expires",
     "notify",
     "notify_message",
+    "notify_email",
     "revoke_after_download",
     "cleanup",
 )

@@ -93,6 +93,20 @@ def _check_identity(text: str) -> str:
     return text
 
 
+_EMAIL = re.compile(r"[!-~]+@[!-~]+\.[!-~]+")
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+def _check_email(text: str) -> str:
+    """One plain email address: printable ASCII, one ``@``, a dot in the domain."""
+    if _EMAIL.fullmatch(text) is None or text.count("@") != 1:
+        raise SpecValueError(
+            f"`{text}` is not an email address",
+            hint="write one address such as `alice@example.org` (printable ASCII, no spaces)",
+        )
+    return text
+
+
 def check_path_syntax(text: str, *, placeholders: bool) -> str:
     """``text`` if it is a well-formed directory path; raises ``SpecValueError`` otherwise."""
     if not text.startswith("/"):
@@ -231,6 +245,11 @@ Expiry = Annotated[
         "a datetime with a timezone, e.g. `2027-01-31T00:00:00Z`.",
         pattern=DATE_PATTERN,
     ),
+]
+Email = Annotated[
+    str,
+    AfterValidator(_check_email),
+    _schema("An email address, e.g. `alice@example.org`.", pattern=EMAIL_PATTERN),
 ]
 Notify = Annotated[
     bool | str,

@@ -95,6 +95,7 @@ def lower_grants(index: Index, entry: Entry[Distribution]) -> list[GrantIntent]:
                 ),
                 stage=stage,
                 origin=where.at(),
+                notify_email=grant.notify_email if grant.notify is not False else None,
             )
         )
     return lowered

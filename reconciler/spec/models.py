@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from reconciler.spec.fields import (
     Duration,
+    Email,
     Expiry,
     IdentityRef,
     LocalName,
@@ -106,6 +107,7 @@ class Grant(SpecModel):
             "then": {
                 "properties": {
                     "notify": {"const": False},
+                    "notify_email": False,
                     "revoke_after_download": {"const": False},
                 }
             },
@@ -126,6 +128,8 @@ class Grant(SpecModel):
     """`r` (read only) or `rw` (read and write), within the policy's `max_permissions`."""
     notify: Notify = False
     """Identity grants only: email the grantee, `true` or the message text."""
+    notify_email: Email | None = None
+    """With `notify`: the address to email instead of Globus Auth's (often none known)."""
     revoke_after_download: bool = False
     """Identity grants only: revoke once the grantee has downloaded the whole directory."""
     cleanup: bool | None = None
