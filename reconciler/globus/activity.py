@@ -100,4 +100,3 @@ def fetch_file_tree(transfer: globus_sdk.TransferClient, collection_id: str, pat
     except _CALL_ERRORS as err:
         raise translate(err, service="transfer") from err
     return files
-

@@ -59,6 +59,31 @@ def test_identities_by_username_provision_and_ids(auth_client) -> None:
     assert [i["username"] for i in by_id] == ["bob@example.org"]
     fixture = get_response_set(globus_sdk.AuthClient.get_identities).lookup("default").json
     assert set(fixture["identities"][0]) == set(made[0])
+    # As in the captured answer: someone who never logged in has no email, status unused.
+    assert [(i["email"], i["status"]) for i in made] == [(None, "unused"), (None, "unused")]
+    assert (fixture["identities"][0]["email"], fixture["identities"][0]["status"]) == (
+        None,
+        "unused",
+    )
+
+
+def test_a_seeded_person_has_an_email_and_linked_identities(sandbox, auth_client) -> None:
+    seeded = sandbox.control.add_identity("carol@example.org")
+    linked = sandbox.control.add_identity("carol@orcid.org", linked_to="carol@example.org")
+    assert (seeded["email"], seeded["status"]) == ("carol@example.org", "used")
+    assert linked["identity_set"] == [seeded["id"], linked["id"]]
+    # Identity lookups answer for the identity asked for, never its set.
+    found = auth_client.get_identities(ids=[linked["id"]])["identities"]
+    assert [i["username"] for i in found] == ["carol@orcid.org"]
+
+
+def test_a_tokenless_transfer_request_gets_authentication_failed(sandbox) -> None:
+    with (
+        globus_sdk.TransferClient() as tokenless,
+        pytest.raises(globus_sdk.TransferAPIError) as err,
+    ):
+        tokenless.get_submission_id()
+    assert (err.value.http_status, err.value.code) == (401, "ClientError.AuthenticationFailed")
 
 
 def test_identities_rejects_both_filters_and_more_than_100(auth_client) -> None:

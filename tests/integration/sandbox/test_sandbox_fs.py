@@ -77,3 +77,9 @@ def test_file_ops_need_data_access(sandbox, app_factory) -> None:
         with pytest.raises(globus_sdk.TransferAPIError) as unknown:
             transfer.operation_ls(str(uuid.uuid4()))
         assert (unknown.value.http_status, unknown.value.code) == (404, "EndpointNotFound")
+
+
+def test_ls_without_a_path_lists_the_default_directory(transfer_client, collection) -> None:
+    listing = transfer_client.operation_ls(collection)
+    assert (listing["path"], listing["absolute_path"]) == ("/~/", "/")
+    assert [entry["name"] for entry in listing] == ["disthome"]

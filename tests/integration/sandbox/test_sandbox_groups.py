@@ -121,3 +121,92 @@ def test_batch_rules(sandbox, groups_client, app_factory, group, people) -> None
     with pytest.raises(globus_sdk.GroupsAPIError) as unknown:
         groups_client.get_group(str(uuid.uuid4()))
     assert unknown.value.http_status == 404
+
+
+def _codes(result, action: str) -> dict[str, str]:
+    return {e["identity_id"]: e["code"] for e in result.get("errors", {}).get(action, [])}
+
+
+def test_membership_states_seeded_and_the_adds_groups_refuses(
+    sandbox, groups_client, group
+) -> None:
+    ids = {
+        status: sandbox.control.add_identity(f"{status}@example.org")["id"]
+        for status in ("left", "pending", "invited", "rejected", "declined", "removed")
+    }
+    opted = sandbox.control.add_identity("private@example.org", groups_opt_out=True)["id"]
+    sandbox.control.add_group(
+        group,
+        memberships=[{"identity": f"{s}@example.org", "status": s} for s in ids],
+    )
+    listed = groups_client.get_group(group, include="memberships")["memberships"]
+    assert {m["identity_id"]: m["status"] for m in listed if m["identity_id"] in ids.values()} == {
+        identity: status for status, identity in ids.items()
+    }
+
+    added = groups_client.batch_membership_action(
+        group, globus_sdk.BatchMembershipActions().add_members([*ids.values(), opted])
+    )
+    assert _codes(added, "add") == {
+        ids["left"]: "PREVIOUSLY_LEFT",
+        opted: "OPTED_OUT",
+        ids["pending"]: "INVALID_STATUS",  # a request to join is approved, not added
+    }
+    assert {m["identity_id"] for m in added["add"]} == {
+        ids["invited"],
+        ids["rejected"],
+        ids["declined"],
+        ids["removed"],
+    }
+    assert all(m["status"] == "active" for m in added["add"])
+
+    approved = groups_client.batch_membership_action(
+        group, globus_sdk.BatchMembershipActions().approve_pending([ids["pending"]])
+    )
+    assert [(m["identity_id"], m["status"]) for m in approved["approve"]] == [
+        (ids["pending"], "active")
+    ]
+    # Someone who left, or opted out, can still be invited.
+    invited = groups_client.batch_membership_action(
+        group, globus_sdk.BatchMembershipActions().invite_members([ids["left"], opted])
+    )
+    assert "errors" not in invited.data
+    assert {m["status"] for m in invited["invite"]} == {"invited"}
+
+
+def test_subgroup_members_are_implied_and_not_removable(sandbox, groups_client, group) -> None:
+    subgroup = str(uuid.uuid4())
+    carol = sandbox.control.add_identity("carol@example.org")["id"]
+    sandbox.control.add_group(subgroup, name="lab", parent=group, members=["carol@example.org"])
+    doc = groups_client.get_group(group, include="memberships")
+    implied = [m for m in doc["memberships"] if m["identity_id"] == carol]
+    assert implied == [
+        {
+            "group_id": group,
+            "identity_id": carol,
+            "username": "carol@example.org",
+            "role": "member",
+            "status": "active",
+            "updated": implied[0]["updated"],
+            "source_group_id": subgroup,
+        }
+    ]
+    sandbox.control.grant_role("manager", sandbox.client_id, group_id=subgroup)
+    assert groups_client.get_group(subgroup)["parent_id"] == group
+    removed = groups_client.batch_membership_action(
+        group, globus_sdk.BatchMembershipActions().remove_members([carol])
+    )
+    assert _codes(removed, "remove") == {carol: "NO_MEMBERSHIP"}
+
+
+def test_groups_401_codes_follow_the_groups_docs(sandbox, globus_env, group) -> None:
+    with globus_sdk.GroupsClient() as tokenless:  # no authorizer: no Authorization header
+        with pytest.raises(globus_sdk.GroupsAPIError) as missing:
+            tokenless.get_group(group)
+    assert (missing.value.http_status, missing.value.code) == (401, "AUTHENTICATION_ERROR")
+    bogus = globus_sdk.AccessTokenAuthorizer("not-a-token")
+    with globus_sdk.GroupsClient(authorizer=bogus) as stale:
+        stale.retry_config.max_retries = 0
+        with pytest.raises(globus_sdk.GroupsAPIError) as invalid:
+            stale.get_group(group)
+    assert (invalid.value.http_status, invalid.value.code) == (401, "INVALID_TOKEN")

@@ -75,3 +75,22 @@ def test_cli_lists_the_members_the_sdk_added(sandbox, groups_client, run_globus)
     members = {m["username"]: m for m in json.loads(result.stdout)["memberships"]}
     assert members["alice@example.org"]["status"] == "active"
     assert members["alice@example.org"]["role"] == "member"
+
+
+def test_cli_resolves_a_guest_collection_to_its_gcs_manager(sandbox, transfer_client) -> None:
+    """`globus collection show` first reads get_endpoint and needs `gcs_manager_url` and
+    the owning endpoint there (it then calls that GCS Manager, which the sandbox does not
+    emulate); this runs globus-cli's own resolution against the sandbox."""
+    from globus_cli.endpointish import Endpointish
+
+    collection = sandbox.add_managed_collection()
+    found = Endpointish(collection, transfer_client=transfer_client)
+    endpoint_id = found.get_collection_endpoint_id()
+    assert (
+        found.get_gcs_address()
+        == transfer_client.get_endpoint(collection)["gcs_manager_url"] + "/api"
+    )
+    assert found.get_gcs_address().startswith("https://")
+    assert transfer_client.get_endpoint(collection)["owner_string"] == (
+        f"{endpoint_id}@clients.auth.globus.org"
+    )

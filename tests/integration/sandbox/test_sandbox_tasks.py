@@ -255,3 +255,78 @@ def test_per_file_history_is_kept_30_days(sandbox, transfer_client, downloads) -
     sandbox.control.advance_clock(31 * 86400)
     assert transfer_client.endpoint_manager_get_task(task_id)["history_deleted"] is True
     assert transfer_client.endpoint_manager_task_successful_transfers(task_id)["DATA"] == []
+
+
+def test_completion_time_filter_takes_whole_seconds_only(
+    sandbox, transfer_client, source, downloads
+) -> None:
+    hour_ago = datetime.fromtimestamp(sandbox.control.clock()["now_epoch"] - 3600, UTC)
+    whole = hour_ago.strftime("%Y-%m-%dT%H:%M:%S")
+    found = transfer_client.endpoint_manager_task_list(
+        filter_endpoint=source, filter_completion_time=f"{whole},"
+    )
+    assert {t["task_id"] for t in found["DATA"]} == set(downloads.values())
+    with_zone = transfer_client.endpoint_manager_task_list(
+        filter_endpoint=source, filter_completion_time=f"{whole}Z,"
+    )
+    assert len(with_zone["DATA"]) == 3
+    # The SDK itself formats datetimes to whole seconds (isoformat(timespec="seconds")).
+    as_tuple = transfer_client.endpoint_manager_task_list(
+        filter_endpoint=source, filter_completion_time=(hour_ago.replace(microsecond=250000), "")
+    )
+    assert len(as_tuple["DATA"]) == 3
+    with pytest.raises(globus_sdk.TransferAPIError) as refused:
+        transfer_client.endpoint_manager_task_list(
+            filter_endpoint=source, filter_completion_time=f"{whole}.250000,"
+        )
+    assert (refused.value.http_status, refused.value.code) == (400, "ClientError.BadRequest")
+    assert "fractional" in refused.value.message
+
+
+def test_owner_filter_matches_the_whole_identity_set(sandbox, transfer_client, source) -> None:
+    alice = sandbox.control.add_identity("alice@example.org")["id"]
+    orcid = sandbox.control.add_identity("alice@orcid.org", linked_to="alice@example.org")["id"]
+    by_link = sandbox.control.simulate_download("alice@orcid.org", source, "/datasets/run42/")
+    assert by_link["owner_id"] == orcid
+    for asked in (alice, orcid):
+        page = transfer_client.endpoint_manager_task_list(
+            filter_endpoint=source, filter_status="SUCCEEDED", filter_owner_id=asked
+        )
+        assert [t["task_id"] for t in page["DATA"]] == [by_link["task_id"]]
+    with pytest.raises(globus_sdk.TransferAPIError) as unknown:
+        transfer_client.endpoint_manager_task_list(
+            filter_endpoint=source, filter_owner_id=str(uuid.uuid4())
+        )
+    assert unknown.value.code == "UserNotFound"
+
+
+def test_task_documents_while_active_and_done(sandbox, transfer_client, source, guest) -> None:
+    task_id = transfer_client.submit_transfer(_stage(source, guest))["task_id"]
+    running = transfer_client.get_task(task_id)
+    assert running["status"] == "ACTIVE"
+    assert running["key"].startswith("active,")
+    assert (
+        running["nice_status"],
+        running["nice_status_short_description"],
+        running["nice_status_expires_in"],
+    ) == ("OK", "OK", -1)
+    hosts = {c: transfer_client.get_endpoint(c)["host_endpoint_id"] for c in (source, guest)}
+    assert running["source_host_endpoint_id"] == hosts[source]
+    assert running["destination_host_endpoint_id"] == hosts[guest]
+    assert running["source_host_path"] == f"/gcs/guests/{source}/"
+    sandbox.control.advance_clock(5)
+    done = transfer_client.get_task(task_id)
+    assert done["status"] == "SUCCEEDED"
+    assert done["key"].startswith("complete,")
+    assert (done["nice_status"], done["nice_status_expires_in"]) == (None, None)
+
+
+def test_successful_transfers_in_the_host_namespace(sandbox, transfer_client, downloads) -> None:
+    sandbox.control.update_settings(transfer_paths="host")
+    task = transfer_client.endpoint_manager_get_task(downloads["bob"])
+    rows = transfer_client.endpoint_manager_task_successful_transfers(downloads["bob"])["DATA"]
+    prefix = task["source_host_path"].rstrip("/")
+    assert [row["source_path"] for row in rows] == [
+        prefix + f["path"] for f in FILES if f["path"].startswith("/datasets/run42/data/")
+    ]
+    assert all(not row["destination_path"].startswith(prefix) for row in rows)
