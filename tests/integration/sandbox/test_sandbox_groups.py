@@ -200,9 +200,11 @@ def test_subgroup_members_are_implied_and_not_removable(sandbox, groups_client, 
 
 
 def test_groups_401_codes_follow_the_groups_docs(sandbox, globus_env, group) -> None:
-    with globus_sdk.GroupsClient() as tokenless:  # no authorizer: no Authorization header
-        with pytest.raises(globus_sdk.GroupsAPIError) as missing:
-            tokenless.get_group(group)
+    with (
+        globus_sdk.GroupsClient() as tokenless,  # no authorizer: no Authorization header
+        pytest.raises(globus_sdk.GroupsAPIError) as missing,
+    ):
+        tokenless.get_group(group)
     assert (missing.value.http_status, missing.value.code) == (401, "AUTHENTICATION_ERROR")
     bogus = globus_sdk.AccessTokenAuthorizer("not-a-token")
     with globus_sdk.GroupsClient(authorizer=bogus) as stale:

@@ -81,10 +81,9 @@ def test_cli_resolves_a_guest_collection_to_its_gcs_manager(sandbox, transfer_cl
     """`globus collection show` first reads get_endpoint and needs `gcs_manager_url` and
     the owning endpoint there (it then calls that GCS Manager, which the sandbox does not
     emulate); this runs globus-cli's own resolution against the sandbox."""
-    from globus_cli.endpointish import Endpointish
-
+    endpointish = pytest.importorskip("globus_cli.endpointish")
     collection = sandbox.add_managed_collection()
-    found = Endpointish(collection, transfer_client=transfer_client)
+    found = endpointish.Endpointish(collection, transfer_client=transfer_client)
     endpoint_id = found.get_collection_endpoint_id()
     assert (
         found.get_gcs_address()

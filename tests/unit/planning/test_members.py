@@ -165,7 +165,8 @@ def test_a_refused_add_is_reported_and_retried_only_after_a_day() -> None:
     plan = compute_plan(spec, live(), now=NOW, lifecycle=lifecycle)
     assert plan.actions == ()
     (error,) = plan.errors
-    assert "OPTED_OUT" in error.message and "invited" in error.message
+    assert "OPTED_OUT" in error.message
+    assert "invited" in error.message
     later = compute_plan(spec, live(), now=refusal.at + REFUSAL_RETRY, lifecycle=lifecycle)
     assert [a.kind for a in later.actions] == ["add_member"]
     assert later.errors == ()
