@@ -11,6 +11,7 @@ new downloads.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from reconciler.core.intent import Intent
@@ -47,15 +48,7 @@ def fetch_lifecycle(
     _follow_removals(clients, store, journal, names=names)
     _follow_stagings(clients, store, now, journal, names=names)
     errors = follow_downloads(clients, store, intent=intent, live=live, now=now, journal=journal)
-    loaded = store.load_lifecycle()
-    return Lifecycle(
-        stagings=loaded.stagings,
-        consumed=loaded.consumed,
-        made_directories=loaded.made_directories,
-        pending_directories=loaded.pending_directories,
-        removing_directories=loaded.removing_directories,
-        errors=tuple(errors),
-    )
+    return replace(store.load_lifecycle(), errors=tuple(errors))
 
 
 def _journal(store: StateStore, now: datetime, pass_id: str) -> Journal:

@@ -99,6 +99,17 @@ def test_memberships_go_in_one_batch_per_group_with_per_item_errors() -> None:
     assert statuses == {"add_member": "failed", "remove_member": "done"}
 
 
+def test_a_pending_request_is_approved_in_the_same_batch() -> None:
+    asker = LiveMember(ALICE, "alice@example.org", "member", "pending")
+    plan = compute_plan(
+        intent(memberships=(membership("alice@example.org"),)), live(members=(asker,)), now=NOW
+    )
+    port = FakePort()
+    result = execute(plan, port)
+    assert port.calls == [f"batch {GROUP} +0 -0 ~1"]
+    assert [(o.status, o.detail) for o in result.outcomes] == [("done", "approved")]
+
+
 def test_stop_event_starts_nothing_new() -> None:
     stop = threading.Event()
     stop.set()

@@ -54,6 +54,14 @@ def test_round_trip_preserves_every_action() -> None:
     assert plan_from_json(render_plan_json(plan)) == plan  # type: ignore[arg-type]
 
 
+def test_a_plan_saved_before_a_field_existed_reads_with_its_default() -> None:
+    plan = busy_plan()
+    doc = json.loads(render_plan_json(plan))  # type: ignore[arg-type]
+    for action in doc["actions"]:
+        action.pop("approve", None)
+    assert plan_from_json(json.dumps(doc)) == plan
+
+
 @pytest.mark.parametrize(
     "text",
     ["", "[]", "{}", json.dumps({"format_version": 99}), "{not json"],

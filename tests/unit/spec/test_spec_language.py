@@ -98,6 +98,19 @@ BAD: dict[str, tuple[str, Expected]] = {
         ),
         [(8, 9, "error", "`revoke_after_download` is only for identity grants")],
     ),
+    "notify_email without notify": (
+        grant(
+            "identity: a@b.org\npath: /disthome/a/\nexpires: 2026-12-01\nnotify_email: a@lab.org"
+        ),
+        [(8, 9, "error", "`notify_email` says where to send the notification")],
+    ),
+    "notify_email that is not an address": (
+        grant(
+            "identity: a@b.org\npath: /disthome/a/\nexpires: 2026-12-01\nnotify: true\n"
+            "notify_email: alice at lab"
+        ),
+        [(9, 23, "error", "is not an email address")],
+    ),
     "empty notify message": (
         grant("identity: a@b.org\npath: /disthome/a/\nexpires: 2026-12-01\nnotify: ''"),
         [(8, 17, "error", "expected `true`, `false` or a message")],
@@ -414,6 +427,13 @@ GOOD: dict[str, tuple[str, Callable[[Intent], object]]] = {
             "identity: a@b.org\npath: /disthome/a/\nexpires: 2026-12-01\nnotify: Your data is ready"
         ),
         lambda i: (i.grants[0].notify, i.grants[0].notify_message) == (True, "Your data is ready"),
+    ),
+    "notify_email": (
+        grant(
+            "identity: a@b.org\npath: /disthome/a/\nexpires: 2026-12-01\nnotify: true\n"
+            "notify_email: alice.smith@lab.org"
+        ),
+        lambda i: (i.grants[0].notify, i.grants[0].notify_email) == (True, "alice.smith@lab.org"),
     ),
     "public grant where allowed, rw within policy": (
         grant(
