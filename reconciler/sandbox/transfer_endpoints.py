@@ -267,7 +267,17 @@ def endpoint_doc(row: sqlite3.Row) -> dict[str, Any]:
         "requester_pays": False,
         "user_message": None,
         "user_message_link": None,
-        "DATA": [],
+        "DATA": [
+            {
+                "DATA_TYPE": "server",
+                "id": int(uuid.UUID(endpoint_id)) % 1_000_000,
+                "hostname": f"{endpoint_id[:6]}.gcs.sandbox.invalid",
+                "uri": f"gsiftp://{endpoint_id[:6]}.gcs.sandbox.invalid:443",
+                "port": 443,
+                "scheme": "gsiftp",
+                "subject": None,
+            }
+        ],
     }
 
 

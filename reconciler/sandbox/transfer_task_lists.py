@@ -21,7 +21,7 @@ from reconciler.sandbox.routing import (
     route,
 )
 from reconciler.sandbox.transfer_endpoints import find_collection, host_path_for
-from reconciler.sandbox.transfer_tasks import history_deleted, task_doc, task_row
+from reconciler.sandbox.transfer_tasks import history_deleted, owner_task_doc, task_row
 
 MAX_PAGE = 1000
 TASK_ID_PATTERN = "(?P<task_id>[^/]+)"
@@ -36,7 +36,7 @@ def _own_task(req: Request) -> sqlite3.Row:
 
 
 def get_task(req: Request) -> Response:
-    return ok(task_doc(req.conn, _own_task(req), now=req.now))
+    return ok(owner_task_doc(req.conn, _own_task(req), now=req.now))
 
 
 def int_query(req: Request, name: str, default: int, maximum: int) -> int:
@@ -71,7 +71,7 @@ def task_list(req: Request) -> Response:
         "SELECT * FROM tasks WHERE owner_id = ? ORDER BY request_time DESC, seq DESC",
         (caller.identity_id,),
     ).fetchall()
-    docs = [task_doc(req.conn, row, now=req.now) for row in rows]
+    docs = [owner_task_doc(req.conn, row, now=req.now) for row in rows]
     for field, wanted in clauses.items():
         docs = [doc for doc in docs if str(doc.get(field)) in wanted]
     page = docs[offset : offset + limit]

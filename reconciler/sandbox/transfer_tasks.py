@@ -83,7 +83,33 @@ def history_deleted(row: sqlite3.Row, now: float) -> bool:
     return done is not None and now - float(done) > HISTORY_SECONDS
 
 
+MANAGER_ONLY_SUFFIXES = (
+    "_host_endpoint",
+    "_host_endpoint_display_name",
+    "_host_endpoint_id",
+    "_host_path",
+    "_base_path",
+    "_local_user",
+    "_local_user_status",
+    "_mapped_collection_display_name",
+    "_mapped_collection_id",
+)
+"""Fields only the ``endpoint_manager`` views carry (with ``owner_string`` and
+``DATA_TYPE``): the owner's own ``task_list`` and ``get_task`` documents, as captured,
+have none of them."""
+
+
+def owner_task_doc(conn: sqlite3.Connection, row: sqlite3.Row, *, now: float) -> dict[str, Any]:
+    """A task as its owner sees it (``GET /task/{id}``, ``GET /task_list``)."""
+    return {
+        key: value
+        for key, value in task_doc(conn, row, now=now).items()
+        if key not in ("DATA_TYPE", "owner_string") and not key.endswith(MANAGER_ONLY_SUFFIXES)
+    }
+
+
 def task_doc(conn: sqlite3.Connection, row: sqlite3.Row, *, now: float) -> dict[str, Any]:
+    """A task as an activity monitor sees it (the ``endpoint_manager`` views)."""
     extra: dict[str, Any] = json.loads(row["doc"])
     owner = conn.execute(
         "SELECT username FROM identities WHERE id = ?", (row["owner_id"],)

@@ -26,7 +26,8 @@ GONE = "0c7f5e1a-2222-4b61-8b0a-5e7d0c2f4a33"
 
 def two_collections(*, bob_on_other: bool = True, extra: str = "") -> str:
     bob = (
-        "      - identity: bob@example.org\n        path: /share/bob/\n        expires: 2027-06-30\n"
+        "      - identity: bob@example.org\n        path: /share/bob/\n"
+        "        expires: 2027-06-30\n"
         if bob_on_other
         else ""
     )
