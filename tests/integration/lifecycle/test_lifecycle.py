@@ -146,10 +146,9 @@ def test_failed_staging_creates_no_rule_and_is_retried_later(
 
         plan, _ = fetch_plan(clients, world.intent(), now=now, store=store)
         assert plan.actions == ()
-        (note,) = [n for n in plan.notes if "staging" in n]
-        (https,) = [n for n in plan.notes if "HTTPS" in n]  # revoke_after_download's limit
+        (note,) = [n for n in plan.notes if "staging into" in n]
+        (https,) = [n for n in plan.notes if "over HTTPS" in n]  # revoke_after_download's limit
         assert "ends at its expiry" in https
-        assert "staging into" in note
         assert "failed" in note
         assert "attempt 2 after" in note
         assert world.rules() == []
