@@ -108,7 +108,13 @@ def render_world(dump: dict[str, Any]) -> str:
         members = group.get("memberships", [])
         lines += ["", f"Group {group['name']} ({group['id']}), {len(members)} memberships"]
         rows = [
-            [str(m.get("username") or m["identity_id"]), m["role"], m["status"]] for m in members
+            [
+                str(m.get("username") or m["identity_id"]),
+                m["role"],
+                m["status"]
+                + (f" (via {m['source_group_id']})" if m.get("source_group_id") else ""),
+            ]
+            for m in members
         ]
         lines += _table(rows, "    ") or ["    (none)"]
     tasks = dump.get("tasks", [])[-RECENT_TASKS:]
