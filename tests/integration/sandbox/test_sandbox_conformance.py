@@ -62,6 +62,7 @@ CLI_CAPTURES: dict[str, dict[str, Any]] = {
         "DATA_TYPE": "access_create_result",
         "access_id": 12345,
     },  # endpoint_acl_operations.yaml, POST .../access
+    "get_endpoint_acl_rule": {**dict.fromkeys(ACCESS_RULE), "DATA_TYPE": "access"},
     "update_endpoint_acl_rule": {**dict.fromkeys(RESULT), "DATA_TYPE": "result"},
     "delete_endpoint_acl_rule": {**dict.fromkeys(RESULT), "DATA_TYPE": "result"},
     "operation_ls": {
@@ -184,7 +185,7 @@ def captured(name: str, case: str = "default") -> tuple[Mapping[str, Any], int]:
 
 def called_methods() -> set[str]:
     """The client methods the reconciler's Globus package calls."""
-    pattern = re.compile(r"\b(?:transfer|groups|auth)(?:\.paginated)?\.([a-z_]+)\(")
+    pattern = re.compile(r"(?<![A-Za-z0-9])_?(?:transfer|groups|auth)(?:\.paginated)?\.([a-z_]+)\(")
     found: set[str] = set()
     for source in GLOBUS_PACKAGE.glob("*.py"):
         found.update(pattern.findall(source.read_text(encoding="utf-8")))
@@ -265,6 +266,9 @@ def cases(sandbox, transfer_client, groups_client, auth_client) -> list[Case]:
              CLI_CAPTURES["endpoint_acl_list"]),
         # 201 Created: the status globus-api.md gives (the fixture loader sets none).
         Case("add_endpoint_acl_rule", create, CLI_CAPTURES["add_endpoint_acl_rule"], 201),
+        Case("get_endpoint_acl_rule",
+             lambda: transfer_client.get_endpoint_acl_rule(guest, created["id"]),
+             CLI_CAPTURES["get_endpoint_acl_rule"]),
         Case("update_endpoint_acl_rule",
              lambda: transfer_client.update_endpoint_acl_rule(
                  guest, created["id"], {**rule, "permissions": "rw"}
