@@ -1,0 +1,169 @@
+"""The SQLite backend: one file, one connection per process. Write transactions are
+``BEGIN IMMEDIATE`` (serialized across processes on the file, and across threads by a
+lock), WAL mode and a busy timeout let readers and writers of several processes share
+it. Target locks are ``flock`` locks on files beside the database, so they hold for
+processes on one host and end with the process.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from reconciler.errors import ConfigurationError
+from reconciler.state.backend import Params, Row, StateStoreError, T
+from reconciler.state.migrating import HISTORY_TABLE, compute_pending
+from reconciler.state.protocol import TargetLock
+
+POLL_SECONDS = 0.1
+
+
+def encode_time(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+def _adapt(params: Params) -> tuple[object, ...]:
+    return tuple(encode_time(p) if isinstance(p, datetime) else p for p in params)
+
+
+class _SqliteWriter:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        return self._conn.execute(sql, _adapt(params)).rowcount
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        self._conn.executemany(sql, [_adapt(r) for r in rows])
+
+    def query(self, sql: str, params: Params = ()) -> list[Row]:
+        return [dict(r) for r in self._conn.execute(sql, _adapt(params)).fetchall()]
+
+
+class FileLock:
+    """An exclusive ``flock`` on ``path``: per open file, so two holders in one process
+    exclude each other too; the kernel drops it when the process dies."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._fd: int | None = None
+        self._mutex = threading.Lock()
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def try_acquire(self) -> bool:
+        with self._mutex:
+            if self._fd is not None:
+                return True
+            fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            self._fd = fd
+            return True
+
+    def acquire(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.try_acquire():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_SECONDS)
+        return True
+
+    def confirm(self) -> bool:
+        return self.held
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._fd is not None:
+                os.close(self._fd)  # closing drops the flock
+                self._fd = None
+
+
+class SqliteBackend:
+    dialect: Literal["sqlite"] = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.display = str(path)
+        self._lock = threading.RLock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+        except (OSError, sqlite3.Error) as err:
+            raise ConfigurationError(f"cannot open the state store {path}: {err}") from err
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def read(self, sql: str, params: Params = ()) -> list[Row]:
+        with self._lock:
+            try:
+                return [dict(r) for r in self._conn.execute(sql, _adapt(params)).fetchall()]
+            except sqlite3.Error as err:
+                raise StateStoreError(f"the state store {self.display}: {err}") from err
+
+    def write(self, work: Callable[[_SqliteWriter], T]) -> T:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as err:
+                raise StateStoreError(f"the state store {self.display}: {err}") from err
+            try:
+                result = work(_SqliteWriter(self._conn))
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+            return result
+
+    def schema_version(self) -> int:
+        rows = self.read(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        )
+        if not rows:
+            return 0
+        found = self.read("SELECT max(version) AS v FROM schema_migrations")
+        return int(found[0]["v"] or 0)
+
+    def migrate(self) -> list[int]:
+        def apply(writer: _SqliteWriter) -> list[int]:
+            writer.execute(HISTORY_TABLE)
+            applied = {
+                int(r["version"]) for r in writer.query("SELECT version FROM schema_migrations")
+            }
+            done = []
+            for migration in compute_pending("sqlite", applied, display=self.display):
+                for statement in migration.statements:
+                    writer.execute(statement)
+                writer.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, datetime.now(UTC)),
+                )
+                done.append(migration.version)
+            return done
+
+        try:
+            return self.write(apply)
+        except sqlite3.Error as err:
+            raise ConfigurationError(f"cannot open the state store {self.path}: {err}") from err
+
+    def target_lock(self, name: str) -> TargetLock:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+        return FileLock(self.path.with_name(f"{self.path.name}.lock-{digest}"))

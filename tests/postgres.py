@@ -1,0 +1,191 @@
+"""Throwaway PostgreSQL clusters for the tests: ``initdb`` in a temporary directory,
+``pg_ctl start`` on a free loopback port with trust authentication, ``pg_ctl stop`` at
+the end. As root, the server binaries run as the ``postgres`` user (initdb refuses
+root). Missing binaries fail the test with one line saying how to install them.
+
+The suite shares one cluster per pytest session (``tests/conftest.py`` stops it when
+the session ends, xdist workers included); each worker has a database, and each test a
+schema of its own (``search_path`` in the URL), so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import glob
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psycopg
+
+STATE_FILE = "postgres.json"
+LOCK_FILE = "postgres.lock"
+SERVER_SETTINGS = (
+    "-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+    " -c full_page_writes=off -c max_connections=300 -c shared_buffers=32MB"
+)
+
+
+class MissingPostgres(RuntimeError):
+    pass
+
+
+def find_binary(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    if candidates:
+        return candidates[0]
+    raise MissingPostgres(
+        f"PostgreSQL server binary {name!r} not found (PATH, /usr/lib/postgresql/*/bin): "
+        "install postgresql-15 (`make test` does it with apt-get when run as root)"
+    )
+
+
+def _as_server_user(command: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return command
+    return ["runuser", "-u", "postgres", "--", *command]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Cluster:
+    port: int
+    home: str
+    """The temporary directory: ``data/`` and ``server.log``."""
+
+    @property
+    def data(self) -> str:
+        return os.path.join(self.home, "data")
+
+    def url(self, dbname: str = "postgres", *, schema: str | None = None) -> str:
+        url = f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
+        if schema:
+            url += f"?options=-csearch_path%3D{schema}"
+        return url
+
+    def run(self, *args: str) -> None:
+        subprocess.run(
+            _as_server_user([find_binary("pg_ctl"), "-D", self.data, *args]),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def restart(self) -> None:
+        self.run("-m", "fast", "-w", "restart")
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            self.run("-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def alive(self) -> bool:
+        try:
+            with psycopg.connect(self.url(), connect_timeout=3) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
+
+def start_cluster() -> Cluster:
+    """initdb and start a new cluster (a few seconds)."""
+    initdb, pg_ctl = find_binary("initdb"), find_binary("pg_ctl")
+    home = tempfile.mkdtemp(prefix="reconciler-pg-")
+    if os.geteuid() == 0:
+        server_user = pwd.getpwnam("postgres")
+        os.chown(home, server_user.pw_uid, server_user.pw_gid)
+    data = os.path.join(home, "data")
+    init = [initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]
+    result = subprocess.run(
+        _as_server_user(init), check=False, capture_output=True, text=True, timeout=120
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"initdb failed: {result.stderr.strip()}")
+    for _attempt in range(5):
+        cluster = Cluster(_free_port(), home)
+        options = f"-p {cluster.port} -k {home} {SERVER_SETTINGS}"
+        log = os.path.join(home, "server.log")
+        started = subprocess.run(
+            _as_server_user(
+                [pg_ctl, "-D", data, "-l", log, "-w", "-t", "60", "-o", options, "start"]
+            ),
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if started.returncode == 0:
+            return cluster
+        time.sleep(0.2)  # the port was taken meanwhile: try another
+    raise RuntimeError(f"pg_ctl start failed: {Path(home, 'server.log').read_text()[-2000:]}")
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / LOCK_FILE, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def shared_cluster(directory: Path) -> Cluster:
+    """The session's cluster, recorded in ``directory`` (shared by the xdist workers):
+    started by whichever process asks first."""
+    with _locked(directory):
+        state = directory / STATE_FILE
+        if state.exists():
+            cluster = Cluster(**json.loads(state.read_text()))
+            if cluster.alive():
+                return cluster
+        cluster = start_cluster()
+        state.write_text(json.dumps(asdict(cluster)))
+        return cluster
+
+
+def stop_shared_cluster(directory: Path) -> None:
+    state = directory / STATE_FILE
+    if state.exists():
+        Cluster(**json.loads(state.read_text())).stop()
+        state.unlink()
+
+
+def ensure_database(cluster: Cluster, name: str) -> None:
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def new_schema(cluster: Cluster, dbname: str) -> str:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(cluster.url(dbname), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    return schema
+
+
+def drop_schema(cluster: Cluster, dbname: str, schema: str) -> None:
+    with psycopg.connect(cluster.url(dbname), autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
