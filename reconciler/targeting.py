@@ -23,7 +23,13 @@ from reconciler.globus.connecting import DEFAULT_RATE, GlobusClients, connect
 from reconciler.sandbox.control_client import SandboxControl, SandboxControlError
 from reconciler.sandbox.embedded import sandbox_service_env, start_sandbox
 from reconciler.sandbox.seeding import seed_from_intent
-from reconciler.state import StateStore, open_store
+from reconciler.state import (
+    SqliteLocation,
+    StateStore,
+    StoreLocation,
+    open_store,
+    parse_location,
+)
 
 STATE_DIR_ENV = "RECONCILER_STATE_DIR"
 
@@ -46,15 +52,17 @@ class TargetOptions:
     sandbox: bool = False
     secret_file: Path | None = None
     rate: float = DEFAULT_RATE
-    state_db: Path | None = None
+    state_db: str | None = None
+    """``--state-db`` / ``$RECONCILER_STATE_DB``: a path or a PostgreSQL URL."""
 
 
-def state_db_path(options: TargetOptions) -> Path:
-    """The state store: ``--state-db``, else ``state.db`` in the state directory, or
+def state_location(options: TargetOptions) -> StoreLocation:
+    """The state store: ``--state-db`` (a file, or PostgreSQL shared by every process
+    acting on the target), else ``state.db`` in the state directory, or
     ``sandbox-state.db`` for the sandbox, so sandbox facts never mix with production."""
-    if options.state_db is not None:
-        return options.state_db
-    return state_dir() / ("sandbox-state.db" if options.sandbox else "state.db")
+    if options.state_db:
+        return parse_location(options.state_db)
+    return SqliteLocation(state_dir() / ("sandbox-state.db" if options.sandbox else "state.db"))
 
 
 @dataclass
@@ -84,7 +92,7 @@ class Target:
 def open_target(options: TargetOptions) -> Iterator[Target]:
     if not options.sandbox:
         credentials = load_credentials(secret_file=options.secret_file)
-        store = open_store(state_db_path(options))
+        store = open_store(state_location(options))
         clients = connect(credentials, rate=options.rate, token_cache=state_dir() / "tokens.json")
         try:
             yield Target(clients, None, store)
@@ -97,7 +105,7 @@ def open_target(options: TargetOptions) -> Iterator[Target]:
     url = url or running.url  # type: ignore[union-attr]
     os.environ.update(sandbox_service_env(url))
     clients = connect(sandbox_credentials(), rate=options.rate)
-    store = open_store(state_db_path(options))
+    store = open_store(state_location(options))
     try:
         yield Target(clients, url, store)
     finally:

@@ -7,6 +7,7 @@ blocked plan; ``apply`` 0 converged, 1 any failure or refusal.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -27,13 +28,14 @@ from reconciler.cli.options import (
 from reconciler.core.intent import Intent
 from reconciler.core.plan import GuardPolicy, Plan
 from reconciler.executing import Outcome
+from reconciler.locking import compute_target_key, hold_apply_lock
 from reconciler.plan_codec import PlanFileError, plan_from_json, render_plan_json
 from reconciler.reconciling import apply_plan, fetch_plan, load_specs
 from reconciler.rendering.describing import TITLE, describe
 from reconciler.rendering.markdown import render_plan_markdown
 from reconciler.rendering.status import render_status_json, render_status_text
 from reconciler.rendering.text import render_plan_text, render_result_text
-from reconciler.targeting import TargetOptions, open_target
+from reconciler.targeting import Target, TargetOptions, open_target
 
 
 def _load_intent(paths: Sequence[Path], now: datetime) -> Intent:
@@ -135,6 +137,15 @@ def _progress_printer(total: int) -> Callable[[Outcome], None]:
     show_default=True,
     help="Actions in flight at once (all share the --rate budget).",
 )
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0.0),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait this long for the target's apply lock (held by a daemon's pass or "
+    "another apply), then refuse.",
+)
 @reported
 def apply_command(
     *,
@@ -145,37 +156,85 @@ def apply_command(
     auto_approve: bool,
     plan_file: Path | None,
     concurrency: int,
+    lock_timeout: float,
 ) -> None:
-    """Make Globus match the specs: show the plan, confirm, apply, summarize."""
+    """Make Globus match the specs: show the plan, confirm, apply, summarize.
+
+    The plan that is applied is computed while holding the target's apply lock, so it
+    never races a daemon's pass or another apply on the same state store."""
     intent = _load_intent(paths, now)
     style = styler(sys.stdout.isatty())
     with open_target(target) as opened:
         opened.seed(intent)
-        plan, _live = fetch_plan(opened.clients, intent, now=now, guard=guard, store=opened.store)
-        if plan_file is not None:
-            plan = _saved_plan(plan_file, current=plan)
-        click.echo(render_plan_text(plan, style=style))
-        if plan.blocked:
-            fail("nothing was applied")
-        if not plan.has_changes:
-            if plan.errors:
-                fail(f"{len(plan.errors)} error(s) above need fixing")
-            return
+        confirmed: Plan | None = None
         if not auto_approve:
+            # Ask first, without the lock: a person at a prompt must not hold up the daemon.
+            confirmed = _plan_to_apply(
+                opened, intent, now=now, guard=guard, plan_file=plan_file, style=style
+            )
+            if confirmed is None:
+                return
             if not sys.stdin.isatty():
                 fail("not a terminal: pass --auto-approve to apply without confirmation")
-            if not click.confirm(f"Apply these {len(plan.actions)} change(s)?", default=False):
+            if not click.confirm(f"Apply these {len(confirmed.actions)} change(s)?", default=False):
                 fail("cancelled; nothing was applied")
-        result = apply_plan(
-            opened.clients,
-            plan,
-            concurrency=concurrency,
-            on_outcome=_progress_printer(len(plan.actions)),
-            store=opened.store,
+        key = compute_target_key(opened.clients.caller_id, intent)
+        waiting = functools.partial(
+            click.echo, f"waiting up to {lock_timeout:g} s for the apply lock...", err=True
         )
+        with hold_apply_lock(opened.store, key, timeout=lock_timeout, on_wait=waiting) as lost:
+            if confirmed is None:
+                plan = _plan_to_apply(
+                    opened, intent, now=now, guard=guard, plan_file=plan_file, style=style
+                )
+                if plan is None:
+                    return
+            else:
+                plan, _live = fetch_plan(
+                    opened.clients, intent, now=now, guard=guard, store=opened.store
+                )
+                if plan.actions != confirmed.actions:
+                    fail(
+                        "the plan changed while you were confirming (another process "
+                        "applied, or Globus changed); nothing was applied: run apply again"
+                    )
+            result = apply_plan(
+                opened.clients,
+                plan,
+                concurrency=concurrency,
+                on_outcome=_progress_printer(len(plan.actions)),
+                stop=lost,
+                store=opened.store,
+            )
     click.echo(render_result_text(result, style=style))
+    if lost.is_set():
+        fail("the apply lock was lost (the state store became unreachable); run apply again")
     if not result.ok or plan.errors:
         sys.exit(1)
+
+
+def _plan_to_apply(
+    opened: Target,
+    intent: Intent,
+    *,
+    now: datetime,
+    guard: GuardPolicy,
+    plan_file: Path | None,
+    style: Callable[[str, str], str],
+) -> Plan | None:
+    """Plan (and check a saved plan against it) and show it; None when there is nothing
+    to apply. Exits 1 when the plan is blocked or only errors remain."""
+    plan, _live = fetch_plan(opened.clients, intent, now=now, guard=guard, store=opened.store)
+    if plan_file is not None:
+        plan = _saved_plan(plan_file, current=plan)
+    click.echo(render_plan_text(plan, style=style))
+    if plan.blocked:
+        fail("nothing was applied")
+    if not plan.has_changes:
+        if plan.errors:
+            fail(f"{len(plan.errors)} error(s) above need fixing")
+        return None
+    return plan
 
 
 def _saved_plan(plan_file: Path, *, current: Plan) -> Plan:

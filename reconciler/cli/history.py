@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from reconciler.cli.options import parse_now, reported
+from reconciler.cli.options import parse_now, reported, state_db_option
 from reconciler.rendering.history import render_history_json, render_history_text
-from reconciler.state import JournalQuery, open_store
-from reconciler.targeting import TargetOptions, state_db_path
+from reconciler.state import JournalQuery, SqliteLocation, open_store
+from reconciler.targeting import TargetOptions, state_location
 
 
 @click.command("history")
@@ -21,11 +19,7 @@ from reconciler.targeting import TargetOptions, state_db_path
 @click.option("--limit", type=click.IntRange(min=1), help="Only the most recent N entries.")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--sandbox", is_flag=True, help="Read the sandbox's state store.")
-@click.option(
-    "--state-db",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The state store to read (default as for apply).",
-)
+@state_db_option
 @reported
 def history_command(
     *,
@@ -36,12 +30,14 @@ def history_command(
     limit: int | None,
     output: str,
     sandbox: bool,
-    state_db: Path | None,
+    state_db: str | None,
 ) -> None:
     """Show the journal: each grant, revocation, staging and download, with its reason."""
-    path = state_db_path(TargetOptions(sandbox=sandbox, state_db=state_db))
-    if not path.exists():
-        raise click.ClickException(f"no state store at {path}: nothing has been applied yet")
+    location = state_location(TargetOptions(sandbox=sandbox, state_db=state_db))
+    if isinstance(location, SqliteLocation) and not location.path.exists():
+        raise click.ClickException(
+            f"no state store at {location.path}: nothing has been applied yet"
+        )
     query = JournalQuery(
         principal=principal,
         where=where,
@@ -49,7 +45,7 @@ def history_command(
         until=parse_now(until) if until else None,
         limit=limit,
     )
-    store = open_store(path)
+    store = open_store(location)
     try:
         entries = store.read_journal(query)
     finally:

@@ -30,6 +30,17 @@ def paths_or_default(paths: Sequence[Path]) -> list[Path]:
     return list(paths) or [DEFAULT_SPECS]
 
 
+state_db_option = click.option(
+    "--state-db",
+    envvar="RECONCILER_STATE_DB",
+    show_envvar=True,
+    metavar="PATH|URL",
+    help="The state store (staging, downloads, journal): a SQLite file, or a PostgreSQL URL "
+    "(postgresql://user@host/db) shared by the daemons and CI; default: state.db in "
+    "$RECONCILER_STATE_DIR, $STATE_DIRECTORY or .reconciler/ (sandbox-state.db with --sandbox).",
+)
+
+
 def target_options(func: F) -> F:
     """``--sandbox``, ``--client-secret-file``, ``--rate`` and ``--state-db``, handed to
     the command as one ``target: TargetOptions``."""
@@ -40,7 +51,7 @@ def target_options(func: F) -> F:
         sandbox: bool,
         client_secret_file: Path | None,
         rate: float,
-        state_db: Path | None,
+        state_db: str | None,
         **kwargs: Any,
     ) -> Any:
         target = TargetOptions(
@@ -69,13 +80,7 @@ def target_options(func: F) -> F:
                 show_default=True,
                 help="Most Globus requests per second, retries included.",
             ),
-            click.option(
-                "--state-db",
-                type=click.Path(path_type=Path, dir_okay=False),
-                help="The state store (staging, downloads, journal); default: state.db in "
-                "$RECONCILER_STATE_DIR, $STATE_DIRECTORY or .reconciler/ (sandbox-state.db "
-                "with --sandbox).",
-            ),
+            state_db_option,
         )
     ):
         decorated = option(decorated)

@@ -3,7 +3,8 @@
 Alive: the loop thread has started and not exited, and a pass in progress has shown
 progress (a start or an action outcome) within ``stall_limit`` seconds. Ready: a pass
 has succeeded (Globus matched the intent in force), and the latest success is no older
-than three resync periods. Times are monotonic seconds from an injectable source. This
+than three resync periods; a standby (another process leads the target) is ready
+too. Times are monotonic seconds from an injectable source. This
 module only records and answers; it never probes anything itself.
 """
 
@@ -44,6 +45,7 @@ class Health:
         self._in_pass = False
         self._last_beat = monotonic()
         self._last_success: float | None = None
+        self._standby = False
 
     def loop_started(self) -> None:
         with self._lock:
@@ -70,6 +72,8 @@ class Health:
             self._last_beat = self._monotonic()
             if report.applied:
                 self._last_success = self._monotonic()
+            if report.result != "suspended":
+                self._standby = report.result == "standby"
 
     def check_alive(self) -> Verdict:
         with self._lock:
@@ -87,6 +91,9 @@ class Health:
         if not alive.ok:
             return alive
         with self._lock:
+            if self._standby:
+                # Ready to take over: a not-ready standby would stall rolling updates.
+                return Verdict(True, "standing by: another reconciler leads this target")
             if self._last_success is None:
                 return Verdict(False, "no pass has succeeded yet")
             age = self._monotonic() - self._last_success

@@ -159,6 +159,11 @@ class DaemonMetrics:
             "that planned (a blocked or failing pass leaves them).",
             registry=r,
         )
+        self.leader = Gauge(
+            "reconciler_leader",
+            "1 while this process leads its target (acts on Globus), 0 while it stands by.",
+            registry=r,
+        )
         if requests is not None:
             r.register(GlobusRequestCollector(requests))
 

@@ -11,8 +11,10 @@ only sequences the calls of ``reconciling`` and reports.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +44,14 @@ from reconciler.spec import Diagnostic
 from reconciler.state import StateStore
 
 log = structlog.get_logger("reconciler.daemon")
+
+Turn = Callable[[Intent], AbstractContextManager[bool]]
+"""``with turn(intent) as leading``: may this process act on the intent's target now?
+(``reconciler.daemon.leading``; held for the whole pass)."""
+
+
+def _always_leading(_intent: Intent) -> AbstractContextManager[bool]:
+    return contextlib.nullcontext(True)
 
 
 class PassWatcher(Protocol):
@@ -88,8 +98,10 @@ class Reconciler:
         stop: threading.Event,
         on_progress: Callable[[], None] | None = None,
         watcher: PassWatcher | None = None,
+        turn: Turn = _always_leading,
     ) -> None:
         self._target = target
+        self._turn = turn
         self._settings = settings
         self._clock = clock
         self._stop = stop
@@ -114,7 +126,12 @@ class Reconciler:
                 error="the spec set is invalid and no valid one was loaded before",
             )
         try:
-            return self._reconcile(pass_id, intent, started, spec_valid=spec_valid)
+            with self._turn(intent) as leading:
+                if not leading:  # another process leads this target: no Globus call at all
+                    return PassReport(
+                        pass_id, "standby", started, self._clock.now(), spec_valid=spec_valid
+                    )
+                return self._reconcile(pass_id, intent, started, spec_valid=spec_valid)
         except ReconcilerError as err:
             error = str(err)
         except Exception as err:  # a bug must not kill the loop; the traceback helps fix it

@@ -13,8 +13,15 @@ from typing import Literal
 
 from reconciler.daemon.scheduling import Wake
 
-PassResult = Literal["success", "failed", "blocked", "invalid_spec", "suspended"]
-PASS_RESULTS: tuple[PassResult, ...] = ("success", "failed", "blocked", "invalid_spec", "suspended")
+PassResult = Literal["success", "failed", "blocked", "invalid_spec", "suspended", "standby"]
+PASS_RESULTS: tuple[PassResult, ...] = (
+    "success",
+    "failed",
+    "blocked",
+    "invalid_spec",
+    "suspended",
+    "standby",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +30,8 @@ class PassReport:
     or a failed action; retried with backoff), ``blocked`` (problems or the deletion
     guard; nothing applied), ``invalid_spec`` (the spec set does not validate: the last
     valid one, if any, was applied, and ``applied`` says whether that went well),
-    ``suspended`` (no pass ran).
+    ``suspended`` (no pass ran), ``standby`` (another process leads this target: the
+    specs were reloaded, nothing else was done).
 
     ``planned`` says a plan was computed, so ``next_expiry`` and the managed counts are
     current; otherwise they are unknown and the previous values still stand."""

@@ -26,6 +26,7 @@ from reconciler.daemon.alerts import DEFAULT_EXPIRY_WARNING
 from reconciler.daemon.clock import Clock, SystemClock
 from reconciler.daemon.console import Console
 from reconciler.daemon.health import Health
+from reconciler.daemon.leading import LEADERSHIP, Leadership
 from reconciler.daemon.looping import Loop
 from reconciler.daemon.metrics import DaemonMetrics
 from reconciler.daemon.notifying import SystemdNotifier, compute_watchdog_interval, run_watchdog
@@ -84,6 +85,15 @@ class Daemon:
         self.metrics = DaemonMetrics(
             requests=target.clients.stats.snapshot, resync=config.schedule.resync
         )
+        self.fence = threading.Event()
+        """Set while this process may start no Globus write: stopping, or not leading."""
+        self.fence.set()
+        self.leadership = Leadership(
+            target.store,
+            client_id=target.clients.caller_id,
+            on_change=self._leadership_changed,
+            wake=lambda: self.inbox.post(LEADERSHIP),
+        )
         clock = clock or SystemClock()
         self.observatory = Observatory(
             clock=clock,
@@ -107,9 +117,10 @@ class Daemon:
             target,
             config.settings,
             clock=clock,
-            stop=self.stop_event,
+            stop=self.fence,
             on_progress=self.health.beat,
             watcher=self.observatory,
+            turn=self.leadership.turn,
         )
         self.loop = Loop(
             run_pass=self.reconciler.run_pass,
@@ -167,6 +178,7 @@ class Daemon:
             webhooks=self.sender.targets,
             control="token" if self.config.control_token else "loopback only",
         )
+        self.leadership.start()
         loop_thread = threading.Thread(target=self._run_loop, name="reconcile-loop")
         routing = self.signals.routing_signals() if install_signals else contextlib.nullcontext()
         try:
@@ -177,6 +189,8 @@ class Daemon:
             requested = self.stop_event.is_set()
         finally:
             self.stop_event.set()
+            self.fence.set()
+            self.leadership.stop()
             watchdog_stop.set()
             self.notifier.stopping()
             self.notifier.close()
@@ -208,6 +222,7 @@ class Daemon:
             log.info("stop_requested", signal=name, note="actions in flight finish first")
             self.notifier.stopping("stopping: finishing actions in flight")
             self.stop_event.set()
+            self.fence.set()
             self.inbox.post(STOP)
         elif signum == signal.SIGHUP:
             log.info("pass_requested", signal=name)
@@ -232,6 +247,13 @@ class Daemon:
         finally:
             self.health.loop_exited()
             self.signals.send(LOOP_EXITED)
+
+    def _leadership_changed(self, leading: bool) -> None:
+        self.metrics.leader.set(1 if leading else 0)
+        if leading and not self.stop_event.is_set():
+            self.fence.clear()
+        else:
+            self.fence.set()  # actions in flight finish; none starts
 
     def _report_to_systemd(self, report: PassReport, wake: Wake | None) -> None:
         status = compute_summary(report, wake)
