@@ -89,8 +89,36 @@ class Cluster:
             timeout=120,
         )
 
-    def restart(self) -> None:
-        self.run("-m", "fast", "-w", "restart")
+    def start_server(self) -> bool:
+        """``pg_ctl start`` on this cluster's port; False when it failed (port taken)."""
+        options = f"-p {self.port} -k {self.home} {SERVER_SETTINGS}"
+        log = os.path.join(self.home, "server.log")
+        started = subprocess.run(
+            _as_server_user(
+                [
+                    find_binary("pg_ctl"),
+                    "-D",
+                    self.data,
+                    "-l",
+                    log,
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    options,
+                    "start",
+                ]
+            ),
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return started.returncode == 0
+
+    def stop_server(self) -> None:
+        """A fast shutdown: every session is ended, as in a restart."""
+        self.run("-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.SubprocessError, OSError):
@@ -108,7 +136,7 @@ class Cluster:
 
 def start_cluster() -> Cluster:
     """initdb and start a new cluster (a few seconds)."""
-    initdb, pg_ctl = find_binary("initdb"), find_binary("pg_ctl")
+    initdb = find_binary("initdb")
     home = tempfile.mkdtemp(prefix="reconciler-pg-")
     if os.geteuid() == 0:
         server_user = pwd.getpwnam("postgres")
@@ -122,18 +150,7 @@ def start_cluster() -> Cluster:
         raise RuntimeError(f"initdb failed: {result.stderr.strip()}")
     for _attempt in range(5):
         cluster = Cluster(_free_port(), home)
-        options = f"-p {cluster.port} -k {home} {SERVER_SETTINGS}"
-        log = os.path.join(home, "server.log")
-        started = subprocess.run(
-            _as_server_user(
-                [pg_ctl, "-D", data, "-l", log, "-w", "-t", "60", "-o", options, "start"]
-            ),
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if started.returncode == 0:
+        if cluster.start_server():
             return cluster
         time.sleep(0.2)  # the port was taken meanwhile: try another
     raise RuntimeError(f"pg_ctl start failed: {Path(home, 'server.log').read_text()[-2000:]}")

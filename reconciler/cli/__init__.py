@@ -16,6 +16,7 @@ from reconciler.cli import (
     probing,
     running,
     sandboxing,
+    storing,
     validating,
 )
 
@@ -36,6 +37,7 @@ for _module in (
     editing,
     doctoring,
     probing,
+    storing,
 ):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

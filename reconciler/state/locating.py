@@ -81,7 +81,7 @@ def _postgres(text: str) -> PostgresLocation:
     except Exception as err:  # psycopg.ProgrammingError; its text may quote the input
         raise ConfigurationError(
             "--state-db: not a valid PostgreSQL connection string "
-            f"({compute_scrubbed(str(err), text)}); e.g. postgresql://user@host:5432/dbname"
+            f"({compute_scrubbed(' '.join(str(err).split()), text)}); e.g. postgresql://user@host:5432/dbname"
         ) from err
     return PostgresLocation(text, compute_display(params))
 
