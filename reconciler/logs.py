@@ -24,6 +24,8 @@ SECRET_KEY = re.compile(r"secret|token|password|passwd|authorization|credential"
 """Field names whose values are never shown."""
 SECRET_TEXT = (
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
+    # The password in a URL's user information (postgresql://user:password@host/db).
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s/]+@"), r"\1" + REDACTED + "@"),
     (
         re.compile(
             r"(?i)\b([a-z_]*(?:secret|token|password|passwd)[a-z_]*)(\s*[=:]\s*)"
@@ -32,7 +34,8 @@ SECRET_TEXT = (
         r"\1\2" + REDACTED,
     ),
 )
-"""Text patterns inside values: ``Bearer ...`` headers and ``client_secret=...`` pairs."""
+"""Text patterns inside values: ``Bearer ...`` headers, URL passwords and
+``client_secret=...`` pairs."""
 
 _configured = False
 

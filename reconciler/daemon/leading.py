@@ -139,9 +139,13 @@ class Leadership:
 
         def lost(reason: str) -> None:
             with self._mutex:
-                if self._lease is lease:
-                    self._step_down(reason)
-                    lock.release()  # reconnect and compete again at the next poll
+                if self._lease is not lease:
+                    return
+                self._step_down(reason)
+                # Compete again at the next poll on a new connection. The old one may be
+                # stuck on a dead network: let it go on a thread of its own.
+                self._lock = self._store.target_lock(leader_lock_name(self._key or ""))
+            threading.Thread(target=lock.release, name="lease-release", daemon=True).start()
 
         lease = Lease(lock, on_lost=lost, interval=self._interval, lease=self._lease_seconds)
         self._lease = lease.start()

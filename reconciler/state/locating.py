@@ -60,7 +60,8 @@ def parse_location(text: str) -> StoreLocation:
                 f"--state-db: {name}:// is not a supported store; give a file path (SQLite) "
                 "or a postgresql:// URL"
             )
-        return _postgres(text)
+        # libpq knows the scheme in lower case only.
+        return _postgres(name + text.strip()[len(name) :])
     if _KEYWORD.match(text):
         return _postgres(text)
     if not text.strip():
