@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration browser clean help
+.PHONY: run test lint typecheck unit integration browser clean help postgres
 
 help:
 	@echo "make run   - the daemon on specs/ against the built-in Globus sandbox"
@@ -31,7 +31,18 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-integration: $(STAMP)
+# The integration tests start a throwaway PostgreSQL cluster (tests/postgres.py) with the
+# server binaries of Debian's postgresql-15: installed here when missing and we are root.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+	{ if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing postgresql-15 (the tests start a throwaway cluster)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; \
+	  else \
+	    echo "PostgreSQL server binaries (initdb, pg_ctl) are missing: install postgresql-15, or the PostgreSQL tests fail"; \
+	  fi; }
+
+integration: $(STAMP) postgres
 	$(BIN)/pytest -q tests/integration
 
 # The dashboard's browser test needs Debian's Chromium; install it when it is missing.
@@ -43,7 +54,7 @@ browser:
 	    --no-install-recommends chromium >/dev/null; } \
 	  || echo "warning: could not install chromium: the browser test will fail"; }
 
-test: lint typecheck browser
+test: lint typecheck browser postgres
 	$(BIN)/pytest -q -n 2 tests
 
 clean:

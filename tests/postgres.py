@@ -137,9 +137,16 @@ class Cluster:
 def start_cluster() -> Cluster:
     """initdb and start a new cluster (a few seconds)."""
     initdb = find_binary("initdb")
+    find_binary("pg_ctl")
     home = tempfile.mkdtemp(prefix="reconciler-pg-")
     if os.geteuid() == 0:
-        server_user = pwd.getpwnam("postgres")
+        try:
+            server_user = pwd.getpwnam("postgres")
+        except KeyError:
+            raise MissingPostgres(
+                "as root, the tests run PostgreSQL as the 'postgres' user, which does not "
+                "exist: install postgresql-15 (it creates the user)"
+            ) from None
         os.chown(home, server_user.pw_uid, server_user.pw_gid)
     data = os.path.join(home, "data")
     init = [initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]
