@@ -98,6 +98,7 @@ class Daemon:
         self.observatory = Observatory(
             clock=clock,
             suspension=self.suspension,
+            role=lambda: "leader" if self.leadership.leading else "standby",
             history=lambda n: target.store.read_journal(JournalQuery(limit=n)),
         )
         self.console = Console(

@@ -1,7 +1,8 @@
-"""The deployment examples for a shared store in ``deploy/`` hold together, checked offline (no cluster, no
-forge here): each YAML file against a JSON Schema of the structure it needs, then the
-cross-references a schema cannot see (probes on the metrics port, every Secret key
-mounted exists, CI jobs that plan or apply share the daemon's store)."""
+"""The deployment examples for a shared store in ``deploy/`` hold together, checked
+offline (no cluster, no forge here): each YAML file against a JSON Schema of the
+structure it needs, then the cross-references a schema cannot see (probes on the
+metrics port, every Secret key mounted exists, CI jobs that plan or apply share the
+daemon's store)."""
 
 from __future__ import annotations
 
