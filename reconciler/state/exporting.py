@@ -39,6 +39,7 @@ EXPORTED_TABLES: tuple[ExportedTable, ...] = (
     ExportedTable("downloads", "key, file"),
     ExportedTable("download_tasks", "task_id"),
     ExportedTable("watermarks", "collection_id", ("checked_until",)),
+    ExportedTable("member_refusals", "group_id, identity_id", ("at",)),
     ExportedTable("journal", "seq", ("at",), generated=("seq",)),
 )
 _BY_NAME = {t.name: t for t in EXPORTED_TABLES}

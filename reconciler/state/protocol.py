@@ -57,6 +57,12 @@ class StateStore(Protocol):
     # what planning reads
     def load_lifecycle(self) -> Lifecycle: ...
 
+    # group memberships
+    def record_member_refusal(
+        self, group_id: str, identity_id: str, detail: str, *, now: datetime
+    ) -> None: ...
+    def forget_member_refusal(self, group_id: str, identity_id: str) -> None: ...
+
     # staging
     def reserve_staging(
         self,

@@ -34,6 +34,7 @@ def fill(store: SqlStateStore) -> None:
     store.record_made_directory(C, "/disthome/alice/", now=NOW)
     store.reserve_directory(C, "/disthome/bob/", now=NOW)
     store.record_removal(C, ["/disthome/carol/"], "delete-1", now=NOW)
+    store.record_member_refusal("group-1", "dan-id", "opted out", now=NOW)
     for minute in range(3):
         store.append_journal(
             JournalEntry(NOW.replace(minute=minute), "create_rule", "petrel:/x/", "alice", "r")

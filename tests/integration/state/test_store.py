@@ -170,3 +170,18 @@ def test_writes_are_seen_by_another_process(open_twin: Callable[[], SqlStateStor
     writer.reserve_staging(OTHER, *SOURCE, "sub-1", now=NOW)
     assert reader.load_lifecycle().consumed == {KEY}
     assert reader.reserve_staging(OTHER, *SOURCE, "sub-2", now=NOW) == "sub-1"
+
+
+def test_member_refusals_are_remembered_and_forgotten(store: SqlStateStore) -> None:
+    store.record_member_refusal("group-1", "alice-id", "opted out", now=NOW)
+    later = NOW + timedelta(hours=1)
+    store.record_member_refusal("group-1", "alice-id", "still opted out", now=later)
+    store.record_member_refusal("group-1", "bob-id", "opted out", now=NOW)
+    refusals = store.load_lifecycle().member_refusals
+    assert set(refusals) == {("group-1", "alice-id"), ("group-1", "bob-id")}
+    assert (refusals["group-1", "alice-id"].detail, refusals["group-1", "alice-id"].at) == (
+        "still opted out",
+        later,
+    )
+    store.forget_member_refusal("group-1", "alice-id")
+    assert set(store.load_lifecycle().member_refusals) == {("group-1", "bob-id")}
