@@ -4,7 +4,12 @@ In order: a confidential client from ``GLOBUS_CLIENT_ID`` plus ``GLOBUS_CLIENT_S
 or plus a secret file (``--client-secret-file``, or ``client-secret`` in systemd's
 ``$CREDENTIALS_DIRECTORY``); else the tokens a Globus-enabled JupyterHub puts in
 ``GLOBUS_DATA`` (a base64-encoded pickle, decoded with an unpickler that admits only
-plain containers and scalars, never a class). Secrets never reach ``repr`` or logs.
+plain containers and scalars, never a class; its shapes are ``reconciler.hub``'s).
+Secrets never reach ``repr`` or logs.
+
+Hub tokens are a user's access tokens: they expire (about 48 hours) and only the hub
+can renew them, so they serve ``plan``, ``apply`` and edits from a notebook, but not
+the daemon (``require_renewable``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigurationError
+from reconciler.hub import HubToken, compute_hub_claims, compute_hub_tokens
 
 SANDBOX_CLIENT_ID = "0b5e5a3c-5a4d-4b0f-9c3e-5a2d0b0c0de1"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"  # the sandbox accepts any secret
@@ -38,6 +44,8 @@ class TokenCredentials:
 
     tokens: Mapping[str, str] = field(repr=False)
     identity_id: str | None = None
+    expires_at: Mapping[str, int] = field(default_factory=dict)
+    """Epoch seconds per resource server, where the hub recorded them."""
 
 
 Credentials = ClientCredentials | TokenCredentials
@@ -64,19 +72,38 @@ def decode_globus_data(blob: str) -> dict[str, Any]:
 
 
 def tokens_from_globus_data(data: Mapping[str, Any]) -> TokenCredentials:
-    """Accepts ``{"tokens": {rs: {"access_token": ...}}}`` (JupyterHub) or a plain
-    ``{rs: {"access_token": ...}}`` mapping."""
-    by_server = data.get("tokens", data)
-    if not isinstance(by_server, Mapping):
-        raise ConfigurationError("GLOBUS_DATA has no 'tokens' mapping")
-    tokens: dict[str, str] = {}
-    for server, entry in by_server.items():
-        if isinstance(entry, Mapping) and isinstance(entry.get("access_token"), str):
-            tokens[str(server)] = entry["access_token"]
-    if not tokens:
+    """The access tokens of either hub shape (``reconciler.hub``), or of a plain
+    ``{rs: {"access_token": ...}}`` mapping, and the signed-in identity when known."""
+    found: dict[str, HubToken] = compute_hub_tokens(data)
+    if not found:
         raise ConfigurationError("GLOBUS_DATA holds no access tokens")
     identity = data.get("identity_id") if isinstance(data.get("identity_id"), str) else None
-    return TokenCredentials(tokens=tokens, identity_id=identity)
+    if identity is None:
+        try:
+            sub = compute_hub_claims(data).get("sub")
+        except ConfigurationError:
+            sub = None  # who signed in only matters to the notebook helper
+        identity = sub if isinstance(sub, str) else None
+    return TokenCredentials(
+        tokens={server: token.access_token for server, token in found.items()},
+        identity_id=identity,
+        expires_at={s: t.expires_at for s, t in found.items() if t.expires_at is not None},
+    )
+
+
+def require_renewable(credentials: Credentials, *, command: str) -> ClientCredentials:
+    """Refuse hub tokens where they would run out: a long-running ``command`` needs a
+    confidential client, whose tokens the reconciler can fetch again itself."""
+    if isinstance(credentials, ClientCredentials):
+        return credentials
+    raise ConfigurationError(
+        f"`reconciler {command}` cannot run on the tokens in GLOBUS_DATA: a hub's access "
+        "tokens expire after about 48 hours and only the hub (with its client secret) can "
+        "renew them, so the daemon would stop working; give it a confidential client "
+        "instead (GLOBUS_CLIENT_ID and GLOBUS_CLIENT_SECRET, --client-secret-file or the "
+        "systemd credential 'client-secret'). plan, apply and the editing commands do work "
+        "with GLOBUS_DATA"
+    )
 
 
 def _read_secret(path: Path) -> str:

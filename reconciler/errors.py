@@ -47,3 +47,9 @@ class GlobusError(ReconcilerError):
         code = f" {self.code}" if self.code else ""
         request = f" (request {self.request_id})" if self.request_id else ""
         return f"{self.service}{status}{code}: {self.message}{request}"
+
+
+class StagingBlocked(GlobusError):
+    """Globus refused a staging copy until a person acts (a missing ``data_access``
+    consent, a client identity with no mapping on a mapped collection). The message
+    says what to do; the staging is tried again at most once an hour."""

@@ -11,16 +11,26 @@ new downloads.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from reconciler.core.intent import Intent
-from reconciler.core.lifecycle import Lifecycle
+from reconciler.core.lifecycle import (
+    BLOCKED_RETRY,
+    NEEDS_ACTION,
+    Lifecycle,
+    LocatedError,
+    RuleKey,
+    Staging,
+)
 from reconciler.core.live import LiveState
 from reconciler.downloading import Journal, follow_downloads
 from reconciler.errors import GlobusError
 from reconciler.globus.connecting import GlobusClients
+from reconciler.globus.sources import compute_mapping_remedy
 from reconciler.globus.tasks import TaskStatus, fetch_task_status
+from reconciler.planning.desired import compute_desired
 from reconciler.state import JournalEntry, StateStore
 
 RETRY_BASE = timedelta(minutes=1)
@@ -48,7 +58,9 @@ def fetch_lifecycle(
     _follow_removals(clients, store, journal, names=names)
     _follow_stagings(clients, store, now, journal, names=names)
     errors = follow_downloads(clients, store, intent=intent, live=live, now=now, journal=journal)
-    return replace(store.load_lifecycle(), errors=tuple(errors))
+    loaded = store.load_lifecycle()
+    errors.extend(_blocked_stagings(intent, live, loaded.stagings, now))
+    return replace(loaded, errors=tuple(errors))
 
 
 def _journal(store: StateStore, now: datetime, pass_id: str) -> Journal:
@@ -123,6 +135,11 @@ def _follow_stagings(
         elif status.status == "FAILED":
             retry = compute_retry_at(staging.attempts, now)
             error = status.detail or "task failed"
+            remedy = compute_mapping_remedy(
+                clients, staging.source_collection_id, staging.source_path, status
+            )
+            if remedy is not None:  # only a person can fix it: hourly, reported on the grant
+                retry, error = now + BLOCKED_RETRY, NEEDS_ACTION + remedy
             store.record_staging(key, "failed", now=now, error=error, next_attempt=retry)
             journal(
                 "staging_failed",
@@ -131,3 +148,34 @@ def _follow_stagings(
                 f"staging task failed: {error}",
                 f"task {status.task_id}; retry after {retry.isoformat()}",
             )
+
+
+def _blocked_stagings(
+    intent: Intent, live: LiveState, stagings: Mapping[RuleKey, Staging], now: datetime
+) -> list[LocatedError]:
+    """A located error on each grant whose staging waits for a person (consent, an
+    identity mapping), with the remedy and when it is tried again."""
+    blocked = {key: s for key, s in stagings.items() if s.needs_action}
+    grants = tuple(g for g in intent.grants if g.stage is not None)
+    if not blocked or not grants:
+        return []
+    desired = compute_desired(
+        replace(intent, grants=grants, memberships=()), live.identities, now=now
+    )
+    errors = []
+    for key, staging in sorted(blocked.items()):
+        rule = desired.rules.get(key)
+        if rule is None or rule.grant.stage is None:
+            continue
+        if not staging.same_source(rule.grant.stage.collection_id, rule.grant.stage.path):
+            continue
+        remedy = (staging.error or "").removeprefix(NEEDS_ACTION)
+        when = staging.next_attempt.isoformat() if staging.next_attempt else "the next pass"
+        errors.append(
+            LocatedError(
+                f"the data for {rule.path} cannot be staged: {remedy} (tried again after "
+                f"{when}; the rule is created once the data is there)",
+                rule.grant.origin,
+            )
+        )
+    return errors

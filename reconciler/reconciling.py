@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler.core.actions import Action
+from reconciler.core.actions import Action, StageData
 from reconciler.core.intent import Intent
 from reconciler.core.lifecycle import Lifecycle
 from reconciler.core.live import LiveState
@@ -23,6 +23,7 @@ from reconciler.following import fetch_lifecycle
 from reconciler.globus.acting import GlobusActions
 from reconciler.globus.connecting import GlobusClients
 from reconciler.globus.reading import fetch_live_state
+from reconciler.globus.sources import require_source_scopes
 from reconciler.planning import compute_plan
 from reconciler.recording import RecordingPort
 from reconciler.spec import LoadResult, load_spec_set
@@ -66,7 +67,11 @@ def apply_plan(
     pass_id: str = "",
 ) -> ApplyResult:
     """Carry out ``plan``; with a store, remember what later passes need and journal
-    every outcome (who got or lost access to what, when and why)."""
+    every outcome (who got or lost access to what, when and why). Staging sources are
+    read first, so copies from mapped collections ask for their ``data_access`` scope."""
+    sources = {a.source_collection_id for a in plan.actions if isinstance(a, StageData)}
+    if sources:
+        require_source_scopes(clients, sources)
     actions = GlobusActions(clients)
     port: ActionPort = actions
     report = on_outcome

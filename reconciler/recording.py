@@ -17,6 +17,8 @@ from datetime import datetime
 from typing import Protocol
 
 from reconciler.core.actions import CreateRule, DeleteRule, MakeDirectory, StageData, UpdateRule
+from reconciler.core.lifecycle import BLOCKED_RETRY, NEEDS_ACTION
+from reconciler.errors import StagingBlocked
 from reconciler.executing import ActionPort, CreateResult
 from reconciler.state import StateStore
 
@@ -59,7 +61,20 @@ class RecordingPort:
             self._inner.new_submission_id(),
             now=self._clock(),
         )
-        task_id = self._inner.submit_staging(action, submission_id)
+        try:
+            task_id = self._inner.submit_staging(action, submission_id)
+        except StagingBlocked as err:
+            # Refused outright (no task exists): failed, with the remedy, tried again in an
+            # hour; planning reports it on the grant meanwhile.
+            now = self._clock()
+            self._store.record_staging(
+                key,
+                "failed",
+                now=now,
+                error=NEEDS_ACTION + err.message,
+                next_attempt=now + BLOCKED_RETRY,
+            )
+            raise
         self._store.record_staging(key, "submitted", task_id=task_id, now=self._clock())
         return task_id
 

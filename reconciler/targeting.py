@@ -20,6 +20,7 @@ from reconciler.credentials import (
 )
 from reconciler.errors import GlobusError
 from reconciler.globus.connecting import DEFAULT_RATE, GlobusClients, connect
+from reconciler.private import make_private_dir
 from reconciler.sandbox.control_client import SandboxControl, SandboxControlError
 from reconciler.sandbox.embedded import sandbox_service_env, start_sandbox
 from reconciler.sandbox.seeding import seed_from_intent
@@ -40,7 +41,8 @@ def sandbox_db_path() -> Path:
 
 def state_dir() -> Path:
     """Where tokens and the state store live: ``$RECONCILER_STATE_DIR``, systemd's
-    ``$STATE_DIRECTORY``, else ``.reconciler/`` in the working directory."""
+    ``$STATE_DIRECTORY``, else ``.reconciler/`` in the working directory. Made private
+    (0700) whenever a command opens it (``open_target``)."""
     for name in (STATE_DIR_ENV, "STATE_DIRECTORY"):
         if os.environ.get(name):
             return Path(os.environ[name].split(":")[0])
@@ -90,6 +92,8 @@ class Target:
 
 @contextmanager
 def open_target(options: TargetOptions) -> Iterator[Target]:
+    if not options.sandbox or options.state_db is None:
+        make_private_dir(state_dir())
     if not options.sandbox:
         credentials = load_credentials(secret_file=options.secret_file)
         store = open_store(state_location(options))

@@ -30,6 +30,7 @@ from reconciler.core.plan import GuardPolicy, Plan
 from reconciler.executing import Outcome
 from reconciler.locking import compute_target_key, hold_apply_lock
 from reconciler.plan_codec import PlanFileError, plan_from_json, render_plan_json
+from reconciler.private import write_private_text
 from reconciler.reconciling import apply_plan, fetch_plan, load_specs
 from reconciler.rendering.describing import TITLE, describe
 from reconciler.rendering.markdown import render_plan_markdown
@@ -94,7 +95,7 @@ def plan_command(
     else:
         click.echo(render_plan_text(plan, style=styler(sys.stdout.isatty())))
     if out_file is not None:
-        out_file.write_text(render_plan_json(plan), encoding="utf-8")
+        write_private_text(out_file, render_plan_json(plan))  # 0600: who may read what
     if plan.blocked or plan.errors:
         sys.exit(1)
     if detailed_exitcode and plan.has_changes:

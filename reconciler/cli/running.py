@@ -24,6 +24,7 @@ from reconciler.cli.options import (
     target_options,
 )
 from reconciler.core.plan import GuardPolicy
+from reconciler.credentials import load_credentials, require_renewable
 from reconciler.daemon.passes import PassSettings
 from reconciler.daemon.remote import load_token
 from reconciler.daemon.scheduling import Schedule
@@ -187,6 +188,8 @@ def run_command(
     except SpecValueError as err:
         fail(f"--expiry-warning: {err}")
     token = load_token(control_token_file)
+    if not target.sandbox:  # hub tokens expire and cannot be renewed: refuse them now
+        require_renewable(load_credentials(secret_file=target.secret_file), command="run")
     configure_logging(as_json={"auto": None, "json": True, "console": False}[log_format])
     config = DaemonConfig(
         settings=PassSettings(

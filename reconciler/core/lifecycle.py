@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from reconciler.core.intent import Origin
@@ -18,6 +18,11 @@ RuleKey = tuple[str, str, str, str]
 """(collection id, principal type, principal id, path): what Globus keeps unique."""
 
 StagingStatus = Literal["submitting", "submitted", "succeeded", "failed"]
+
+NEEDS_ACTION = "needs action: "
+"""How a failed staging's error begins when only a person can unblock it (consent,
+identity mapping): reported as a located error on its grant, retried hourly."""
+BLOCKED_RETRY = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,10 @@ class Staging:
 
     def same_source(self, collection_id: str, path: str) -> bool:
         return (self.source_collection_id, self.source_path) == (collection_id, path)
+
+    @property
+    def needs_action(self) -> bool:
+        return self.status == "failed" and (self.error or "").startswith(NEEDS_ACTION)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Who is signed in to a Globus-enabled JupyterHub: the primary identity from the
-``id_token`` the hub put in ``GLOBUS_DATA``, for a notebook that requests a grant for
-its user.
+identity claims the hub put in ``GLOBUS_DATA`` (an id_token, decoded or not, or
+oauthenticator's ``globus_user``), for a notebook that requests a grant for its user.
 
 The hub verified the token (signature, audience, expiry) when the user signed in, and
 hands it to the notebook server in its environment; this module only *reads* the
@@ -12,9 +12,6 @@ else. ``GLOBUS_DATA`` is decoded with the project's restricted unpickler
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,9 +19,8 @@ from typing import Any
 
 from reconciler.credentials import decode_globus_data
 from reconciler.errors import ConfigurationError
+from reconciler.hub import compute_hub_claims, compute_jwt_claims
 from reconciler.spec.fields import is_uuid
-
-AUTH_SERVER = "auth.globus.org"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,19 +35,8 @@ class HubIdentity:
     identity_provider: str | None = None
 
 
-def compute_id_token_claims(id_token: str) -> dict[str, Any]:
-    """The payload of a JWT (its middle part), *not verified*: see the module docstring."""
-    parts = id_token.strip().split(".")
-    if len(parts) != 3 or not parts[1]:
-        raise ConfigurationError("the id_token is not a JWT (three dot-separated parts)")
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload))
-    except (binascii.Error, ValueError) as exc:
-        raise ConfigurationError(f"the id_token's payload cannot be decoded: {exc}") from exc
-    if not isinstance(claims, dict):
-        raise ConfigurationError("the id_token's payload is not a JSON object")
-    return claims
+compute_id_token_claims = compute_jwt_claims
+"""The payload of a JWT, *not verified* (``reconciler.hub.compute_jwt_claims``)."""
 
 
 def compute_primary_identity(claims: Mapping[str, Any]) -> HubIdentity:
@@ -82,29 +67,17 @@ def compute_primary_identity(claims: Mapping[str, Any]) -> HubIdentity:
         username=username,
         name=_text(chosen.get("name") or claims.get("name")),
         email=_text(chosen.get("email") or claims.get("email")),
-        identity_provider=_text(chosen.get("identity_provider_display_name")),
-    )
-
-
-def find_id_token(data: Mapping[str, Any]) -> str:
-    """The id_token in a decoded ``GLOBUS_DATA``: at the top, or with the Auth tokens
-    (``{"tokens": {"auth.globus.org": {"id_token": ...}}}``), or with any token."""
-    if isinstance(data.get("id_token"), str):
-        return str(data["id_token"])
-    tokens = data.get("tokens", data)
-    if isinstance(tokens, Mapping):
-        ordered = sorted(tokens.items(), key=lambda item: item[0] != AUTH_SERVER)
-        for _server, entry in ordered:
-            if isinstance(entry, Mapping) and isinstance(entry.get("id_token"), str):
-                return str(entry["id_token"])
-    raise ConfigurationError(
-        "GLOBUS_DATA holds no id_token: the hub must pass it on with the tokens "
-        "(e.g. as tokens['auth.globus.org']['id_token'])"
+        identity_provider=_text(
+            chosen.get("identity_provider_display_name")
+            or claims.get("identity_provider_display_name")
+        ),
     )
 
 
 def load_hub_identity(environ: Mapping[str, str] | None = None) -> HubIdentity:
-    """The signed-in user's primary identity, from ``$GLOBUS_DATA``."""
+    """The signed-in user's primary identity, from ``$GLOBUS_DATA`` in either hub shape
+    (the tutorial's decoded id_token, or oauthenticator's ``token_response`` and
+    ``globus_user``: see ``reconciler.hub``)."""
     env = os.environ if environ is None else environ
     blob = env.get("GLOBUS_DATA")
     if not blob:
@@ -112,9 +85,7 @@ def load_hub_identity(environ: Mapping[str, str] | None = None) -> HubIdentity:
             "GLOBUS_DATA is not set: run this in a notebook started by a Globus-enabled "
             "JupyterHub (or set it to the hub's base64 token bundle)"
         )
-    return compute_primary_identity(
-        compute_id_token_claims(find_id_token(decode_globus_data(blob)))
-    )
+    return compute_primary_identity(compute_hub_claims(decode_globus_data(blob)))
 
 
 def _text(value: Any) -> str | None:

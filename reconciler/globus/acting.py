@@ -20,6 +20,7 @@ from reconciler.core.live import LiveRule
 from reconciler.errors import GlobusError
 from reconciler.globus.connecting import GlobusClients
 from reconciler.globus.reading import fetch_collection
+from reconciler.globus.sources import compute_consent_blocked
 from reconciler.globus.tasks import fetch_submission_id, submit_staging
 from reconciler.globus.translating import translate
 
@@ -65,7 +66,15 @@ class GlobusActions:
         return fetch_submission_id(self._clients.transfer)
 
     def submit_staging(self, action: StageData, submission_id: str) -> str:
-        return submit_staging(self._clients.transfer, action, submission_id)
+        """Submit the copy; a refusal only a person can lift (``ConsentRequired``)
+        leaves as ``StagingBlocked``, with the remedy."""
+        try:
+            return submit_staging(self._clients.transfer, action, submission_id)
+        except GlobusError as err:
+            blocked = compute_consent_blocked(self._clients, action.source_collection_id, err)
+            if blocked is None:
+                raise
+            raise blocked from err
 
     def _mkdir(self, collection_id: str, path: str) -> bool:
         """Create ``path``; a missing parent (removed out of band) is created first."""

@@ -3,20 +3,36 @@
 Base URLs come from the SDK's own ``GLOBUS_SDK_SERVICE_URL_*`` variables (that is how the
 sandbox is reached; there is no other switch). All clients share one token bucket and
 one request counter, mounted on their HTTP sessions.
+
+A confidential client gets its tokens through a ``ClientApp`` whose token cache is keyed
+by client, secret and scopes (``reconciler.globus.caching``). A hub's tokens
+(``GLOBUS_DATA``) are used as they are; a call that needs a token the hub did not pass
+on, or one that has expired, fails before it is sent with a ``ConfigurationError`` that
+says which token is missing and which hub setting brings it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import globus_sdk
 from globus_sdk.scopes import GroupsScopes
-from globus_sdk.token_storage import MemoryTokenStorage
+from globus_sdk.token_storage import MemoryTokenStorage, TokenStorage
 
 from reconciler.credentials import ClientCredentials, Credentials, TokenCredentials
-from reconciler.globus.caching import CachingTokenStorage
+from reconciler.errors import ConfigurationError
+from reconciler.globus.caching import (
+    CachingTokenStorage,
+    ScopeKeyedTokenStorage,
+    compute_cache_namespace,
+)
+from reconciler.globus.sources import SourceBook
 from reconciler.globus.throttling import RequestStats, ThrottledAdapter, TokenBucket
+from reconciler.hub import compute_expired_token_message, compute_missing_token_message
+from reconciler.private import make_private_dir
 
 TRANSFER_RS = "transfer.api.globus.org"
 GROUPS_RS = "groups.api.globus.org"
@@ -32,6 +48,11 @@ class GlobusClients:
     stats: RequestStats
     caller_id: str | None
     """The identity the reconciler acts as (a client's identity id is its client id)."""
+    app: globus_sdk.ClientApp | None = None
+    """The confidential client's app, whose scope requirements can grow (staging from
+    a mapped collection); None with a hub's fixed tokens."""
+    sources: SourceBook = field(default_factory=SourceBook)
+    """Staging sources read so far (``reconciler.globus.sources``)."""
 
     def close(self) -> None:
         for client in (self.transfer, self.groups, self.auth):
@@ -55,45 +76,62 @@ def connect(
 ) -> GlobusClients:
     """Create clients (no network yet: tokens are fetched on the first call).
 
-    ``token_cache`` is a JSON file written with mode 0600, safe for threads and crashes
-    (``reconciler.globus.caching``); None keeps tokens in memory only.
+    ``token_cache`` is a JSON file written with mode 0600 in a 0700 directory, safe for
+    threads and crashes and keyed by client, secret and scopes
+    (``reconciler.globus.caching``); None keeps tokens in memory only (keyed by scopes).
     """
     bucket = bucket or TokenBucket(rate)
     stats = RequestStats()
     transfer: globus_sdk.TransferClient
     groups: globus_sdk.GroupsClient
     auth: globus_sdk.AuthClient
+    app: globus_sdk.ClientApp | None = None
     if isinstance(credentials, ClientCredentials):
+        inner: TokenStorage = MemoryTokenStorage()
         if token_cache is not None:
-            token_cache.parent.mkdir(parents=True, exist_ok=True)
-        storage = (
-            CachingTokenStorage(token_cache) if token_cache is not None else MemoryTokenStorage()
-        )
+            make_private_dir(token_cache.parent)
+            namespace = compute_cache_namespace(credentials.client_id, credentials.client_secret)
+            inner = CachingTokenStorage(token_cache, namespace=namespace)
+        storage = ScopeKeyedTokenStorage(inner)
         # The login client fetches tokens; throttling it too means every request the
         # process makes is under the budget and counted.
         login = globus_sdk.ConfidentialAppAuthClient(
             client_id=credentials.client_id, client_secret=credentials.client_secret
         )
         _throttle(login, bucket, stats, "auth")
-        app = globus_sdk.ClientApp(
+        app = client_app = globus_sdk.ClientApp(
             "reconciler",
             login_client=login,
             config=globus_sdk.GlobusAppConfig(token_storage=storage, request_refresh_tokens=False),
         )
-        transfer = globus_sdk.TransferClient(app=app)
-        groups = globus_sdk.GroupsClient(app=app, app_scopes=[GroupsScopes.all])
-        auth = globus_sdk.AuthClient(app=app)
+        storage.bind(lambda: client_app.scope_requirements)
+        transfer = globus_sdk.TransferClient(app=client_app)
+        groups = globus_sdk.GroupsClient(app=client_app, app_scopes=[GroupsScopes.all])
+        auth = globus_sdk.AuthClient(app=client_app)
         caller: str | None = credentials.client_id
     else:
-        transfer = globus_sdk.TransferClient(authorizer=_bearer(credentials, TRANSFER_RS))
-        groups = globus_sdk.GroupsClient(authorizer=_bearer(credentials, GROUPS_RS))
-        auth = globus_sdk.AuthClient(authorizer=_bearer(credentials, AUTH_RS))
+        hub = functools.partial(HubTokenAuthorizer, credentials)
+        transfer = globus_sdk.TransferClient(authorizer=hub(TRANSFER_RS))
+        groups = globus_sdk.GroupsClient(authorizer=hub(GROUPS_RS))
+        auth = globus_sdk.AuthClient(authorizer=hub(AUTH_RS))
         caller = credentials.identity_id
     for client, service in ((transfer, "transfer"), (groups, "groups"), (auth, "auth")):
         _throttle(client, bucket, stats, service)
-    return GlobusClients(transfer, groups, auth, stats, caller)
+    return GlobusClients(transfer, groups, auth, stats, caller, app)
 
 
-def _bearer(credentials: TokenCredentials, server: str) -> globus_sdk.AccessTokenAuthorizer | None:
-    token = credentials.tokens.get(server)
-    return globus_sdk.AccessTokenAuthorizer(token) if token else None
+class HubTokenAuthorizer(globus_sdk.authorizers.GlobusAuthorizer):
+    """A hub's access token for one resource server, or, when the hub passed on none or
+    it has expired, a ``ConfigurationError`` saying so before anything is sent."""
+
+    def __init__(self, credentials: TokenCredentials, server: str) -> None:
+        self._server = server
+        self._token = credentials.tokens.get(server)
+        self._expires_at = credentials.expires_at.get(server)
+
+    def get_authorization_header(self) -> str:
+        if not self._token:
+            raise ConfigurationError(compute_missing_token_message(self._server))
+        if self._expires_at is not None and self._expires_at <= time.time():
+            raise ConfigurationError(compute_expired_token_message(self._server, self._expires_at))
+        return f"Bearer {self._token}"

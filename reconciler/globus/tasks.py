@@ -22,6 +22,8 @@ class TaskStatus:
     status: str
     """``ACTIVE``, ``INACTIVE``, ``SUCCEEDED`` or ``FAILED``."""
     detail: str
+    code: str | None = None
+    """A failed task's ``fatal_error`` code (``PERMISSION_DENIED``, ...)."""
 
 
 def fetch_submission_id(transfer: globus_sdk.TransferClient) -> str:
@@ -56,5 +58,11 @@ def fetch_task_status(transfer: globus_sdk.TransferClient, task_id: str) -> Task
         doc = transfer.get_task(task_id)
     except _CALL_ERRORS as err:
         raise translate(err, service="transfer") from err
+    fatal = doc.get("fatal_error")
+    if isinstance(fatal, dict) and fatal.get("code"):
+        code = str(fatal["code"])
+        return TaskStatus(
+            task_id, str(doc["status"]), f"{code}: {fatal.get('description') or ''}", code
+        )
     detail = str(doc.get("nice_status_short_description") or doc.get("nice_status") or "")
     return TaskStatus(task_id, str(doc["status"]), detail)

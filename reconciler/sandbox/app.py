@@ -1,10 +1,10 @@
 """The sandbox application: one request in, one response (or a dropped connection) out.
 
-It decides everything the HTTP layer should not: the loopback rule for the control
-plane, injected faults, routing, bearer-token checks, the per-request transaction with
-``settle`` first, Globus-shaped errors, and the request log. ``server.py`` only moves
-bytes. Handlers never see HTTP objects, so this module is the sandbox's whole behaviour
-at its edge.
+It decides everything the HTTP layer should not: the loopback and same-origin rules
+for the control plane (``control_guard``), injected faults, routing, bearer-token
+checks, the per-request transaction with ``settle`` first, Globus-shaped errors, and
+the request log. ``server.py`` only moves bytes. Handlers never see HTTP objects, so
+this module is the sandbox's whole behaviour at its edge.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from reconciler.sandbox import (
     transfer_submission,
     transfer_task_lists,
 )
+from reconciler.sandbox.control_guard import compute_control_refusal
 from reconciler.sandbox.faults import FaultTable
 from reconciler.sandbox.rate_limit import RateMeter
 from reconciler.sandbox.request_log import RequestLog
@@ -87,6 +88,8 @@ def _request_id() -> str:
 
 
 def error_response(err: ApiError, *, request_id: str, resource: str) -> Response:
+    if err.body is not None:
+        return Response(err.status, err.body, err.headers)
     body = {
         "code": err.code,
         "message": err.message,
@@ -120,8 +123,13 @@ class SandboxApp:
         started = time.monotonic()
         service = service_of(incoming.path)
         if service == "control":
-            if not is_loopback(incoming.client_host):
-                err = ApiError(403, "Forbidden", "The sandbox control plane answers loopback only")
+            refusal = (
+                "The sandbox control plane answers loopback only"
+                if not is_loopback(incoming.client_host)
+                else compute_control_refusal(incoming.method, incoming.headers)
+            )
+            if refusal is not None:
+                err = ApiError(403, "Forbidden", refusal)
                 return Outcome(
                     error_response(err, request_id=_request_id(), resource=incoming.path)
                 )

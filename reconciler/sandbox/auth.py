@@ -5,6 +5,13 @@ with a different secret. A client's own identity has ``id`` = the client id and
 username ``<client_id>@clients.auth.globus.org``, as in Globus. Tokens are opaque random
 strings stored in the world, one per resource server, and expire on real time (moving
 the sandbox clock never logs the SDK out). No ``id_token`` is issued (see docs/sandbox.md).
+
+A token keeps the scopes it was requested with, dependencies included (a Transfer token
+asked for ``transfer:all[*<collection>/data_access]`` carries that consent; the answer's
+``scope`` shows the root scopes only, as Globus's does). Errors are answered in Auth's own
+shape, as globus-sdk's captured Auth responses have it: ``{"errors": [{"status", "id",
+"code", "detail", "title"}], "error", "error_description"}``, with code ``UNAUTHORIZED``
+for a refused client or bearer token.
 """
 
 from __future__ import annotations
@@ -205,6 +212,24 @@ def identity_set(conn: sqlite3.Connection, identity_id: str) -> list[str]:
     return [primary, *(str(row["identity_id"]) for row in linked)]
 
 
+_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+
+
+def auth_error(status: int, code: str, detail: str, *, error: str | None = None) -> ApiError:
+    """An error in Globus Auth's shape. ``error`` is the OAuth2 error (``invalid_client``
+    ...); by default the lower-cased code, as Auth's ``"unauthorized"``."""
+    title = _TITLES.get(status, "Error")
+    body = {
+        "errors": [
+            {"status": str(status), "id": str(uuid.uuid4()), "code": code, "detail": detail,
+             "title": title}
+        ],
+        "error": error or code.lower(),
+        "error_description": detail if error else title,
+    }  # fmt: skip
+    return ApiError(status, code, detail, body=body)
+
+
 def _split_csv(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
@@ -213,12 +238,12 @@ def get_identities(req: Request) -> Response:
     usernames = req.query.get("usernames")
     ids = req.query.get("ids")
     if usernames is not None and ids is not None:
-        raise ApiError(400, "INVALID_PARAMETERS", "'usernames' and 'ids' are mutually exclusive")
+        raise auth_error(400, "INVALID_PARAMETERS", "'usernames' and 'ids' are mutually exclusive")
     if usernames is None and ids is None:
-        raise ApiError(400, "INVALID_PARAMETERS", "one of 'usernames' or 'ids' is required")
+        raise auth_error(400, "INVALID_PARAMETERS", "one of 'usernames' or 'ids' is required")
     values = _split_csv(usernames if usernames is not None else ids or "")
     if len(values) > MAX_IDENTITIES_PER_CALL:
-        raise ApiError(
+        raise auth_error(
             400,
             "INVALID_PARAMETERS",
             f"at most {MAX_IDENTITIES_PER_CALL} values per call, got {len(values)}",
@@ -236,7 +261,7 @@ def get_identities(req: Request) -> Response:
                 )
         else:
             if not is_uuid(value):
-                raise ApiError(400, "INVALID_PARAMETERS", f"{value!r} is not an identity id")
+                raise auth_error(400, "INVALID_PARAMETERS", f"{value!r} is not an identity id")
             row = req.conn.execute(
                 "SELECT * FROM identities WHERE id = ?", (str(uuid.UUID(value)),)
             ).fetchone()
@@ -288,12 +313,10 @@ def _form(req: Request) -> dict[str, str]:
 
 
 def _oauth_error(status: int, error: str, description: str) -> ApiError:
-    return ApiError(
-        status,
-        error.upper(),
-        description,
-        extra={"error": error, "error_description": description},
-    )
+    """A refused OAuth2 request: ``UNAUTHORIZED`` for a bad client, else the OAuth2
+    error upper-cased, with ``error`` set as OAuth2 says."""
+    code = "UNAUTHORIZED" if status == 401 else error.upper()
+    return auth_error(status, code, description, error=error)
 
 
 def _client_credentials(req: Request, form: dict[str, str]) -> tuple[str, str]:
@@ -332,16 +355,23 @@ def token_endpoint(req: Request) -> Response:
     for scope in scopes:
         by_server.setdefault(resource_server_of(scope), []).append(scope)
     issued = [
-        _issue(req.conn, client_id, str(identity["id"]), server, " ".join(server_scopes))
+        _issue(req.conn, client_id, str(identity["id"]), server, server_scopes)
         for server, server_scopes in by_server.items()
     ]
     first, others = issued[0], issued[1:]
     return ok({**first, "other_tokens": others})
 
 
+def root_scopes(scope: str) -> str:
+    """A scope string without its dependencies (``a[b] c`` -> ``a c``), as Auth shows it."""
+    roots = [part.split("[", 1)[0].lstrip("*") for part in split_scopes(scope)]
+    return " ".join(dict.fromkeys(roots))
+
+
 def _issue(
-    conn: sqlite3.Connection, client_id: str, identity_id: str, server: str, scope: str
+    conn: sqlite3.Connection, client_id: str, identity_id: str, server: str, scopes: list[str]
 ) -> dict[str, Any]:
+    scope = " ".join(scopes)
     token = "sbx_" + secrets.token_urlsafe(24)
     issued_at = time.time()
     conn.execute(
@@ -351,7 +381,7 @@ def _issue(
     )
     return {
         "access_token": token,
-        "scope": scope,
+        "scope": root_scopes(scope),
         "expires_in": TOKEN_LIFETIME,
         "token_type": "Bearer",
         "resource_server": server,
@@ -379,21 +409,24 @@ _BAD_TOKEN_CODES = {
 
 def authenticate(conn: sqlite3.Connection, authorization: str, resource_server: str) -> Caller:
     """The caller a bearer token stands for; 401 unless it is live and for this server,
-    with the code each service uses for a missing and for an unusable token."""
+    with the code each service uses for a missing and for an unusable token (Auth's own
+    routes answer in Auth's shape, ``UNAUTHORIZED``)."""
     missing = _MISSING_TOKEN_CODES.get(resource_server, "AuthenticationFailed")
     unusable = _BAD_TOKEN_CODES.get(resource_server, "AuthenticationFailed")
+
+    def refuse(code: str, message: str) -> ApiError:
+        if resource_server == AUTH_RS:
+            return auth_error(401, "UNAUTHORIZED", message)
+        return ApiError(401, code, message)
+
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, missing, "No bearer token in the Authorization header")
+        raise refuse(missing, "No bearer token in the Authorization header")
     row = _token_row(conn, token.strip())
     if row is None:
-        raise ApiError(401, unusable, "Token is not active")
+        raise refuse(unusable, "Token is not active")
     if row["resource_server"] != resource_server:
-        raise ApiError(
-            401,
-            unusable,
-            f"Token is for {row['resource_server']}, not {resource_server}",
-        )
+        raise refuse(unusable, f"Token is for {row['resource_server']}, not {resource_server}")
     return Caller(
         identity_id=str(row["identity_id"]),
         username=str(row["username"]),
@@ -413,7 +446,7 @@ def introspect(req: Request) -> Response:
         {
             "active": True,
             "token_type": "Bearer",
-            "scope": row["scope"],
+            "scope": root_scopes(str(row["scope"])),
             "client_id": row["client_id"],
             "username": row["username"],
             "name": None,

@@ -175,12 +175,23 @@ class SandboxControl:
         roots: Iterable[str] = (),
         subscribed: bool = True,
         owner: str | None = None,
+        entity_type: str | None = None,
+        high_assurance: bool | None = None,
+        unmapped: Iterable[str] | None = None,
     ) -> dict[str, Any]:
+        """A guest collection, or with ``entity_type="GCSv5_mapped_collection"`` a mapped
+        one (``high_assurance``; ``unmapped``: people with no local account there)."""
         spec: dict[str, Any] = {"id": collection_id, "roots": list(roots), "subscribed": subscribed}
         if display_name is not None:
             spec["display_name"] = display_name
         if owner is not None:
             spec["owner"] = owner
+        if entity_type is not None:
+            spec["entity_type"] = entity_type
+        if high_assurance is not None:
+            spec["high_assurance"] = high_assurance
+        if unmapped is not None:
+            spec["unmapped"] = list(unmapped)
         result: dict[str, Any] = self._call("POST", "collections", spec)
         return result
 

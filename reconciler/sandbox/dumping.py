@@ -11,7 +11,15 @@ import sqlite3
 from dataclasses import asdict
 from typing import Any
 
-from reconciler.sandbox import auth, clock, groups, settings, transfer_fs, transfer_tasks
+from reconciler.sandbox import (
+    auth,
+    clock,
+    groups,
+    settings,
+    transfer_fs,
+    transfer_mapped,
+    transfer_tasks,
+)
 from reconciler.sandbox.transfer_acl import list_entries
 
 
@@ -62,6 +70,7 @@ def dump_world(conn: sqlite3.Connection, now: float) -> dict[str, Any]:
                 "id": collection_id,
                 "display_name": row["display_name"],
                 "subscribed": row["subscription_id"] is not None,
+                "entity_type": transfer_mapped.kind_of(conn, collection_id).entity_type,
                 "roles": roles,
                 "rules": [
                     doc for doc in list_entries(conn, collection_id) if doc["id"] is not None

@@ -25,7 +25,8 @@ AUTH_RS = "auth.globus.org"
 class ApiError(Exception):
     """An error answered as ``{"code", "message", "request_id", "resource"}``.
 
-    ``extra`` adds fields to the body (the OAuth endpoints add ``error``)."""
+    ``extra`` adds fields to that body; ``body`` replaces it whole (Globus Auth answers
+    in its own shape: ``reconciler.sandbox.auth.auth_error``)."""
 
     def __init__(
         self,
@@ -35,6 +36,7 @@ class ApiError(Exception):
         *,
         extra: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
@@ -42,6 +44,7 @@ class ApiError(Exception):
         self.message = message
         self.extra = dict(extra or {})
         self.headers = dict(headers or {})
+        self.body = None if body is None else dict(body)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,16 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from reconciler.sandbox import auth, clock, downloads, groups, settings, store, transfer_fs
+from reconciler.sandbox import (
+    auth,
+    clock,
+    downloads,
+    groups,
+    settings,
+    store,
+    transfer_fs,
+    transfer_mapped,
+)
 from reconciler.sandbox.dumping import clock_doc, settings_doc
 from reconciler.sandbox.transfer_endpoints import (
     COLLECTION_ROLES,
@@ -121,6 +130,14 @@ def add_collection(conn: sqlite3.Connection, spec: dict[str, Any], now: float) -
     )
     for root in _as_list(spec, "roots"):
         transfer_fs.make_dirs(conn, collection_id, transfer_fs.normalize(root), now=now)
+    if "entity_type" in spec or "high_assurance" in spec or "unmapped" in spec:
+        transfer_mapped.set_kind(
+            conn,
+            collection_id,
+            entity_type=str(spec.get("entity_type") or transfer_mapped.GUEST),
+            high_assurance=bool(spec.get("high_assurance", False)),
+            unmapped=[str(_identity(conn, ref, now)["id"]) for ref in _as_list(spec, "unmapped")],
+        )
     return {"id": collection_id}
 
 

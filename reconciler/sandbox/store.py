@@ -53,6 +53,12 @@ CREATE TABLE IF NOT EXISTS collections (
     subscription_id TEXT,
     created REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS collection_kinds (
+    collection_id TEXT PRIMARY KEY,
+    entity_type TEXT NOT NULL,
+    high_assurance INTEGER NOT NULL DEFAULT 0,
+    unmapped TEXT NOT NULL DEFAULT '[]'
+);
 CREATE TABLE IF NOT EXISTS collection_roles (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -157,6 +163,7 @@ WORLD_TABLES = (
     "clients",
     "tokens",
     "collections",
+    "collection_kinds",
     "collection_roles",
     "acl_rules",
     "notifications",

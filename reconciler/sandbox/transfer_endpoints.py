@@ -13,7 +13,7 @@ import sqlite3
 import uuid
 from typing import Any
 
-from reconciler.sandbox import settings
+from reconciler.sandbox import settings, transfer_mapped
 from reconciler.sandbox.auth import is_uuid
 from reconciler.sandbox.groups import active_group_ids
 from reconciler.sandbox.routing import (
@@ -159,6 +159,8 @@ def effective_permission(
     conn: sqlite3.Connection, collection_id: str, identity_id: str, path: str, now: float
 ) -> str | None:
     """``rw``, ``r`` or None for ``identity_id`` on ``path`` (a file or directory)."""
+    if transfer_mapped.kind_of(conn, collection_id).mapped:  # a local account, not rules
+        return transfer_mapped.mapped_permission(conn, collection_id, identity_id)
     if caller_roles(conn, collection_id, identity_id).intersection(DATA_ROLES):
         return "rw"
     groups = active_group_ids(conn, identity_id)
@@ -293,7 +295,7 @@ def effective_roles(conn: sqlite3.Connection, collection_id: str, identity_id: s
 def get_endpoint(req: Request) -> Response:
     caller = req.require_caller()
     row = collection_row(req.conn, req.params["endpoint_id"])
-    doc = endpoint_doc(row)
+    doc = {**endpoint_doc(row), **transfer_mapped.endpoint_fields(req.conn, str(row["id"]))}
     doc["my_effective_roles"] = effective_roles(req.conn, str(row["id"]), caller.identity_id)
     return ok(doc)
 

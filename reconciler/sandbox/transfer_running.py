@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from reconciler.sandbox import transfer_fs
+from reconciler.sandbox import transfer_fs, transfer_mapped
 from reconciler.sandbox.transfer_endpoints import effective_permission, find_collection
 from reconciler.sandbox.transfer_tasks import CopiedFile
 
@@ -32,6 +32,12 @@ def _require_access(
     if find_collection(conn, collection_id) is None:
         raise TaskFailure("ENDPOINT_NOT_FOUND", f"Collection {collection_id} no longer exists")
     have = effective_permission(conn, collection_id, owner, path, at)
+    if have is None and transfer_mapped.kind_of(conn, collection_id).mapped:
+        raise TaskFailure(
+            "PERMISSION_DENIED",
+            f"Identity mapping failed: {owner} maps to no local account on mapped "
+            f"collection {collection_id}",
+        )
     if have is None or (need == "rw" and have != "rw"):
         raise TaskFailure(
             "PERMISSION_DENIED", f"Permission denied: '{need}' needed on {collection_id}:{path}"

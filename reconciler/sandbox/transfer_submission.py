@@ -13,7 +13,7 @@ import sqlite3
 import uuid
 from typing import Any
 
-from reconciler.sandbox import clock, transfer_fs
+from reconciler.sandbox import clock, transfer_fs, transfer_mapped
 from reconciler.sandbox.routing import (
     TRANSFER_RS,
     ApiError,
@@ -132,6 +132,7 @@ def submit_transfer(req: Request) -> Response:
         return _submission_result(req, "transfer_result", existing, duplicate=True)
     source = str(collection_row(req.conn, str(body.get("source_endpoint")))["id"])
     destination = str(collection_row(req.conn, str(body.get("destination_endpoint")))["id"])
+    transfer_mapped.require_consent(req.conn, caller, (source, destination), req.resource())
     raw_items = body.get("DATA")
     if not isinstance(raw_items, list) or not raw_items:
         raise ApiError(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from reconciler.errors import ConfigurationError
+from reconciler.private import make_private_dir, make_private_files, tighten_private_files
 from reconciler.state.backend import Params, Row, StateStoreError, T
 from reconciler.state.migrating import HISTORY_TABLE, compute_pending
 from reconciler.state.protocol import TargetLock
@@ -99,8 +100,12 @@ class SqliteBackend:
         self.path = path
         self.display = str(path)
         self._lock = threading.RLock()
+        # Private before SQLite opens it: the journal says who can read what. SQLite
+        # gives its -wal and -shm files the database's mode; older ones are tightened.
+        make_private_dir(path.parent, tighten=False)
+        make_private_files([path])
+        tighten_private_files([Path(f"{path}-wal"), Path(f"{path}-shm")])
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
                 path, timeout=30.0, isolation_level=None, check_same_thread=False
             )
