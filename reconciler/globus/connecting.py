@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import globus_sdk
+from globus_sdk.authorizers import GlobusAuthorizer
 from globus_sdk.scopes import GroupsScopes
 from globus_sdk.token_storage import MemoryTokenStorage, TokenStorage
 
@@ -120,7 +121,7 @@ def connect(
     return GlobusClients(transfer, groups, auth, stats, caller, app)
 
 
-class HubTokenAuthorizer(globus_sdk.authorizers.GlobusAuthorizer):
+class HubTokenAuthorizer(GlobusAuthorizer):
     """A hub's access token for one resource server, or, when the hub passed on none or
     it has expired, a ``ConfigurationError`` saying so before anything is sent."""
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from reconciler.api import compute_id_token_claims, compute_primary_identity, load_hub_identity
-from reconciler.editing.identity import HubIdentity, find_id_token
+from reconciler.editing.identity import HubIdentity
 from reconciler.errors import ConfigurationError
+from reconciler.hub import find_id_token
 
 PRIMARY = "b0d5b1b6-91a4-11e5-bf8f-f3b0a5e5d1b6"
 LINKED = "c1e6c2c7-91a4-11e5-bf8f-f3b0a5e5d1b7"
@@ -77,7 +78,7 @@ def test_without_an_identity_set_sub_and_preferred_username_do() -> None:
     ("environ", "message"),
     [
         ({}, "GLOBUS_DATA is not set"),
-        ({"GLOBUS_DATA": globus_data({"tokens": {}})}, "holds no id_token"),
+        ({"GLOBUS_DATA": globus_data({"tokens": {}})}, "holds no id_token and no globus_user"),
         ({"GLOBUS_DATA": globus_data({"id_token": "not-a-jwt"})}, "not a JWT"),
         ({"GLOBUS_DATA": globus_data({"id_token": "a.!!!.c"})}, "cannot be decoded"),
         ({"GLOBUS_DATA": globus_data({"id_token": jwt({"sub": "nope"})})}, "no identity UUID"),
