@@ -137,9 +137,7 @@ def oauthenticator_15(
     expires = int(time.time()) + 172800
     return {
         "client_id": HUB_CLIENT,
-        "tokens": {
-            rs: _sdk_token(rs, t, expires) for rs, t in tokens.items() if rs not in exclude
-        },
+        "tokens": {rs: _sdk_token(rs, t, expires) for rs, t in tokens.items() if rs not in exclude},
     }
 
 
@@ -162,9 +160,7 @@ def oauthenticator_16(
     auth = raw("auth.globus.org", tokens.get("auth.globus.org", "auth-token-not-given"))
     others = [raw(rs, t) for rs, t in tokens.items() if rs != "auth.globus.org"]
     token_response = {**auth, "id_token": jwt(ID_TOKEN_CLAIMS), "other_tokens": others}
-    kept = [
-        {name: doc.get(name) for name in (*attrs, "access_token")} for doc in [*others, auth]
-    ]
+    kept = [{name: doc.get(name) for name in (*attrs, "access_token")} for doc in [*others, auth]]
     return {
         "client_id": HUB_CLIENT,
         "tokens": {

@@ -95,7 +95,8 @@ def test_the_missing_token_message_names_the_token_and_the_hub_setting(
     assert f"no {server} token" in message
     assert needed_for in message
     assert f"remove {server!r} from c.GlobusOAuthenticator.exclude_tokens" in message
-    assert scope in message and "c.GlobusOAuthenticator.scope" in message
+    assert scope in message
+    assert "c.GlobusOAuthenticator.scope" in message
 
 
 def test_the_daemon_refuses_hub_tokens_and_explains_why() -> None:
@@ -104,6 +105,7 @@ def test_the_daemon_refuses_hub_tokens_and_explains_why() -> None:
         require_renewable(creds, command="run")
     message = str(refused.value)
     assert "expire after about 48 hours" in message
-    assert "confidential client" in message and "GLOBUS_CLIENT_ID" in message
+    assert "confidential client" in message
+    assert "GLOBUS_CLIENT_ID" in message
     client = ClientCredentials("c", "s")
     assert require_renewable(client, command="run") is client

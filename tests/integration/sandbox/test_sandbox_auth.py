@@ -138,3 +138,47 @@ def test_validate_and_revoke(sandbox) -> None:
         client.oauth2_revoke_token(token)
         assert validate() is False
         assert client.oauth2_token_introspect(token)["active"] is False
+
+
+def _shape(doc: object) -> object:
+    """Keys and value types, recursively: what the SDK's parsing depends on."""
+    if isinstance(doc, dict):
+        return {key: _shape(value) for key, value in doc.items()}
+    if isinstance(doc, list):
+        return [_shape(item) for item in doc]
+    return type(doc).__name__
+
+
+def test_auth_errors_have_auths_own_body(sandbox, globus_env) -> None:
+    """Auth answers ``{"errors": [{"status", "id", "code", "detail", "title"}], "error",
+    "error_description"}`` (globus-sdk's captured responses), not Transfer's shape."""
+    captured = get_response_set("auth.get_identities").lookup("unauthorized").json
+    with globus_sdk.AuthClient() as anonymous, pytest.raises(globus_sdk.AuthAPIError) as err:
+        anonymous.get_identities(usernames=["a@example.org"])
+    assert err.value.http_status == 401
+    assert _shape(err.value.raw_json) == _shape(captured)
+    assert err.value.code == "UNAUTHORIZED"
+    assert err.value.raw_json["error"] == "unauthorized"
+    assert err.value.request_id == err.value.raw_json["errors"][0]["id"]  # AuthAPIError's rule
+
+    sandbox.control.add_client(sandbox.client_id, secret="right")
+    with _login_client(sandbox, "wrong") as client, pytest.raises(globus_sdk.AuthAPIError) as bad:
+        client.oauth2_client_credentials_tokens(requested_scopes=TransferScopes.all)
+    assert bad.value.http_status == 401
+    assert _shape(bad.value.raw_json) == _shape(captured)
+    assert bad.value.code == "UNAUTHORIZED"
+    assert bad.value.raw_json["error"] == "invalid_client"  # OAuth2's name for it
+    assert "right" not in bad.value.text
+    assert "wrong" not in bad.value.text
+
+
+def test_a_token_keeps_its_dependent_scopes_but_shows_the_root_ones(sandbox) -> None:
+    collection = str(uuid.uuid4())
+    dependent = TransferScopes.all.with_dependency(
+        globus_sdk.scopes.GCSCollectionScopes(collection).data_access.with_optional(True)
+    )
+    with _login_client(sandbox) as login:
+        tokens = login.oauth2_client_credentials_tokens(requested_scopes=[dependent])
+        token = tokens.by_resource_server["transfer.api.globus.org"]
+        assert token["scope"] == "urn:globus:auth:scope:transfer.api.globus.org:all"
+        assert login.oauth2_token_introspect(token["access_token"])["scope"] == token["scope"]
