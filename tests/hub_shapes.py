@@ -121,12 +121,18 @@ def _sdk_token(server: str, access_token: str, expires_at: int) -> dict[str, Any
     }
 
 
-def tutorial(tokens: Mapping[str, str], *, expires_at: int | None = None) -> dict[str, Any]:
-    """The tutorial hub's bundle: decoded claims at the top, every token beside them."""
+def tutorial(
+    tokens: Mapping[str, str],
+    *,
+    exclude: tuple[str, ...] = (),
+    expires_at: int | None = None,
+    claims: Mapping[str, Any] = ID_TOKEN_CLAIMS,
+) -> dict[str, Any]:
+    """The tutorial hub's bundle: decoded claims at the top, its tokens beside them."""
     expires = expires_at or int(time.time()) + 172800
     return {
-        "id_token": dict(ID_TOKEN_CLAIMS),
-        "tokens": {rs: _sdk_token(rs, t, expires) for rs, t in tokens.items()},
+        "id_token": dict(claims),
+        "tokens": {rs: _sdk_token(rs, t, expires) for rs, t in tokens.items() if rs not in exclude},
     }
 
 
@@ -142,9 +148,13 @@ def oauthenticator_15(
 
 
 def oauthenticator_16(
-    tokens: Mapping[str, str], *, exclude: tuple[str, ...] = DEFAULT_EXCLUDED
+    tokens: Mapping[str, str],
+    *,
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDED,
+    claims: Mapping[str, Any] = ID_TOKEN_CLAIMS,
 ) -> dict[str, Any]:
-    """oauthenticator 16 and later (``build_auth_state_dict``)."""
+    """oauthenticator 16 and later (``build_auth_state_dict``); ``globus_user`` is the
+    userinfo form of ``claims``."""
     attrs = ("expires_in", "resource_server", "scope", "token_type", "refresh_token")
 
     def raw(server: str, token: str) -> dict[str, Any]:
@@ -159,7 +169,7 @@ def oauthenticator_16(
 
     auth = raw("auth.globus.org", tokens.get("auth.globus.org", "auth-token-not-given"))
     others = [raw(rs, t) for rs, t in tokens.items() if rs != "auth.globus.org"]
-    token_response = {**auth, "id_token": jwt(ID_TOKEN_CLAIMS), "other_tokens": others}
+    token_response = {**auth, "id_token": jwt(claims), "other_tokens": others}
     kept = [{name: doc.get(name) for name in (*attrs, "access_token")} for doc in [*others, auth]]
     return {
         "client_id": HUB_CLIENT,
@@ -167,7 +177,7 @@ def oauthenticator_16(
             doc["resource_server"]: doc for doc in kept if doc["resource_server"] not in exclude
         },
         "token_response": token_response,
-        "globus_user": dict(USERINFO),
+        "globus_user": {key: value for key, value in claims.items() if key in USERINFO},
         "globus_groups": [],
     }
 

@@ -4,26 +4,21 @@ tutorial specs, and the plan against the built-in sandbox."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import pickle
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests import hub_shapes
+
 ROOT = Path(__file__).parents[3]
 NOTEBOOK = ROOT / "docs" / "notebook.ipynb"
 USER = "b0d5b1b6-91a4-11e5-bf8f-f3b0a5e5d1b6"
-
-
-def id_token(claims: dict[str, Any]) -> str:
-    def part(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-    return f"{part({'alg': 'RS512'})}.{part(claims)}.c2ln"
 
 
 def test_the_notebook_is_nbformat_4() -> None:
@@ -41,7 +36,10 @@ def test_the_notebook_is_nbformat_4() -> None:
             compile("".join(cell["source"]), "<cell>", "exec")
 
 
-def test_the_notebook_runs_against_the_sandbox(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shape", [hub_shapes.tutorial, hub_shapes.oauthenticator_16])
+def test_the_notebook_runs_against_the_sandbox(tmp_path: Path, shape: Any) -> None:
+    """With the GLOBUS_DATA of the tutorial's hub (decoded claims at the top) and of
+    JupyterHub's oauthenticator (defaults: no Auth token, token_response, globus_user)."""
     specs = tmp_path / "specs"
     shutil.copytree(ROOT / "tests" / "data" / "editing" / "tutorial", specs)
     claims = {
@@ -56,14 +54,14 @@ def test_the_notebook_runs_against_the_sandbox(tmp_path: Path) -> None:
             },
         ],
     }
-    bundle = {"tokens": {"auth.globus.org": {"access_token": "x", "id_token": id_token(claims)}}}
+    bundle = shape({"transfer.api.globus.org": "t", "auth.globus.org": "a"}, claims=claims)
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("GLOBUS_", "RECONCILER_"))
     }
     env |= {
-        "GLOBUS_DATA": base64.b64encode(pickle.dumps(bundle)).decode(),
+        "GLOBUS_DATA": hub_shapes.encode(bundle),
         "RECONCILER_SPECS": str(specs),
     }
     cells = [
