@@ -21,20 +21,24 @@ not reused: a new one is requested. Scope requirements change only between calls
 **Safe.** The SDK's ``JSONTokenStorage`` reads, modifies and rewrites its file in
 place with no lock; the reconciler's first reads run in parallel (Transfer, Groups and
 Auth at once) and each stores its new token, so rewrites interleave, a read sees a
-half-written file and the file can be left corrupt. Here every read and write holds one
-lock, the file is replaced atomically (a temporary file, mode 0600 from the start,
+half-written file and the file can be left corrupt; two processes sharing the file (CI
+beside the daemon) lose each other's tokens. Here every read-modify-write holds an
+``flock`` on a lock file beside the cache (which serializes threads and processes
+alike), the file is replaced atomically (a temporary file, mode 0600 from the start,
 renamed over it), an existing file is tightened to 0600 when opened, and an unreadable
 file counts as empty: it is only a cache. The file format is the SDK's.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hmac
 import json
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +70,26 @@ class CachingTokenStorage(JSONTokenStorage):
     def __init__(self, filepath: Path, *, namespace: str = LEGACY_NAMESPACE) -> None:
         super().__init__(filepath, namespace=namespace)
         self._lock = threading.Lock()
-        tighten_private_files([Path(filepath)])
+        path = Path(filepath)
+        self._lock_path = path.with_name(f".{path.name}.lock")
+        tighten_private_files([path])
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """This process's threads, then every holder of the lock file (other storages,
+        other processes), one at a time."""
+        with self._lock:
+            handle = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(handle)  # releases the flock
 
     def store_token_data_by_resource_server(
         self, token_data_by_resource_server: Mapping[str, TokenStorageData]
     ) -> None:
-        with self._lock:
+        with self._locked():
             document = self._read_document()
             data = document["data"]
             for stale in [name for name in data if self._superseded(name)]:
@@ -82,12 +100,12 @@ class CachingTokenStorage(JSONTokenStorage):
             self._write_document(document)
 
     def get_token_data_by_resource_server(self) -> dict[str, TokenStorageData]:
-        with self._lock:
+        with self._locked():
             mine = self._read_document()["data"].get(self.namespace, {})
         return {rs: TokenStorageData.from_dict(data) for rs, data in mine.items()}
 
     def remove_token_data(self, resource_server: str) -> bool:
-        with self._lock:
+        with self._locked():
             document = self._read_document()
             popped = document["data"].get(self.namespace, {}).pop(resource_server, None)
             self._write_document(document)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import stat
 import threading
 import time
@@ -39,7 +40,7 @@ from reconciler.core.lifecycle import Lifecycle
 from reconciler.credentials import SANDBOX_CLIENT_ID, ClientCredentials
 from reconciler.daemon.triggers import SIGHUP
 from reconciler.executing import CreateResult
-from reconciler.globus.caching import CachingTokenStorage
+from reconciler.globus.caching import CachingTokenStorage, compute_cache_namespace
 from reconciler.globus.connecting import connect
 from reconciler.globus.reading import fetch_live_state
 from reconciler.planning import compute_plan
@@ -237,25 +238,65 @@ def test_the_first_parallel_reads_with_a_fresh_token_cache(
     attempt: int, sandbox: Any, globus_env: dict[str, str], tmp_path: Path
 ) -> None:
     """Production's first reads: Transfer, Groups and Auth fetch and store their tokens
-    at once, into the same cache file."""
+    at once, into the same cache file, here for two clients at once (two processes, or
+    a CI run beside the daemon). Each client ends with its own three tokens, the ones
+    the sandbox issued to it, in a file only its owner can read."""
     del attempt
     spec = tmp_path / "specs.yaml"
     spec.write_text(
         "collections:\n  c:\n    id: 7e1ab1e0-0000-4000-8000-00000000c011\n    root: /d/\n"
-        "groups:\n  g:\n    id: 7e1ab1e0-0000-4000-8000-0000000060a1\n",
+        "groups:\n  g:\n    id: 7e1ab1e0-0000-4000-8000-0000000060a1\n"
+        "distributions:\n  - name: d\n    collection: c\n    path: /d/{identity_id}/\n"
+        "    grants:\n      - identity: alice@example.org\n        expires: 2099-01-01\n",
         encoding="utf-8",
     )
     loaded = load_spec_set([spec], now=NOW)
-    assert loaded.intent is not None
+    assert loaded.intent is not None, [str(d) for d in loaded.diagnostics]
+    other = "7e1ab1e0-0000-4000-8000-00000000b0b0"
     sandbox.control.seed(
         settings={"open_roles": True},
+        clients=[{"client_id": other}],
         collections=[{"id": "7e1ab1e0-0000-4000-8000-00000000c011", "roots": ["/d/"]}],
-        groups=[{"id": "7e1ab1e0-0000-4000-8000-0000000060a1", "admins": [SANDBOX_CLIENT_ID]}],
+        groups=[
+            {
+                "id": "7e1ab1e0-0000-4000-8000-0000000060a1",
+                "admins": [SANDBOX_CLIENT_ID, other],
+            }
+        ],
     )
     cache = tmp_path / "state" / "tokens.json"
-    clients = connect(ClientCredentials(SANDBOX_CLIENT_ID, "s"), token_cache=cache)
-    try:
-        fetch_live_state(clients, loaded.intent)
-    finally:
-        clients.close()
-    assert json.loads(cache.read_text())["data"]["DEFAULT"]  # readable, and holds tokens
+    credentials = {SANDBOX_CLIENT_ID: "s", other: "t"}
+    errors: list[BaseException] = []
+
+    def first_reads(client_id: str) -> None:
+        clients = connect(ClientCredentials(client_id, credentials[client_id]), token_cache=cache)
+        try:
+            fetch_live_state(clients, loaded.intent)  # type: ignore[arg-type]
+        except BaseException as err:
+            errors.append(err)
+        finally:
+            clients.close()
+
+    threads = [threading.Thread(target=first_reads, args=(c,)) for c in credentials]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    stored = json.loads(cache.read_text())["data"]
+    issued = read_issued_by_client(sandbox.db_path)
+    servers = {"transfer.api.globus.org", "groups.api.globus.org", "auth.globus.org"}
+    for client_id, secret in credentials.items():
+        mine = stored[compute_cache_namespace(client_id, secret)]
+        assert set(mine) == servers, client_id
+        assert {t["access_token"] for t in mine.values()} <= issued[client_id], client_id
+    assert len(stored) == 2
+
+
+def read_issued_by_client(db_path: Path) -> dict[str, set[str]]:
+    with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+        found: dict[str, set[str]] = {}
+        for token, client_id in conn.execute("SELECT token, client_id FROM tokens"):
+            found.setdefault(str(client_id), set()).add(str(token))
+        return found

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import uuid
@@ -120,15 +121,50 @@ def test_commands_with_a_configured_secret_print_no_secret_or_token(
         "RECONCILER_STATE_DIR": str(tmp_path / "s2"),
     }
     runs["plan with a wrong secret"] = invoke(monkeypatch, fresh_state, "plan", str(specs))
+    # The same with the cache the runs above filled: before, its tokens served any
+    # secret and any client for up to 48 hours.
+    runs["plan with a wrong secret and a cache"] = invoke(
+        monkeypatch, {**env, "GLOBUS_CLIENT_SECRET": wrong}, "plan", str(specs)
+    )
+    other = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    other_secret = f"rel-secret-{rng.getrandbits(64):016x}"
+    sandbox.control.add_client(other, secret=other_secret)
+    secret_scan.add_client(other, other_secret)
+    switched = {**env, "GLOBUS_CLIENT_ID": other, "GLOBUS_CLIENT_SECRET": wrong}
+    runs["plan as another client with a wrong secret and a cache"] = invoke(
+        monkeypatch, switched, "plan", str(specs)
+    )
+    saved = tmp_path / "saved-plan.json"
+    runs["plan --out"] = invoke(monkeypatch, env, "plan", "--out", str(saved), str(specs))
 
     for name, result in runs.items():
         secret_scan.add(f"`reconciler {name}`", result.output + result.stderr)
+    refused = (
+        "plan with a wrong secret",
+        "plan with a wrong secret and a cache",
+        "plan as another client with a wrong secret and a cache",
+    )
     assert {name: r.exit_code for name, r in runs.items()} == {
         **dict.fromkeys(runs, 0),
-        "plan with a wrong secret": 1,
+        **dict.fromkeys(refused, 1),
     }, {name: r.output[-500:] for name, r in runs.items()}
-    assert "invalid_client" in runs["plan with a wrong secret"].stderr.lower()
+    for name in refused:
+        assert "invalid_client" in runs[name].stderr.lower()
+    assert f"refused a token for client {other}" in runs[refused[2]].stderr
     assert compute_problems(read_world(sandbox.control.dump()), spec, now=now) == []
+
+    # What stays on disk: the state store and the saved plan hold no secret and no
+    # token; the token cache holds tokens (that is its job) but no secret, and like the
+    # rest is readable by its owner only.
+    state = tmp_path / "state"
+    for name in ("state.db", "state.db-wal"):
+        if (state / name).exists():
+            secret_scan.add(f"the state store's {name}", (state / name).read_bytes())
+    secret_scan.add("the saved plan", saved.read_text())
+    cache = (state / "tokens.json").read_text()
+    assert not [what for what, secret in secret_scan.secrets.items() if secret in cache]
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in [state, *state.iterdir(), saved]}
+    assert modes == {**dict.fromkeys(modes, 0o600), "state": 0o700}, modes
     secret_scan.add("log records", caplog.text)
     issued = secret_scan.check()
     assert issued >= 2, "the sandbox issued fewer tokens than this scenario needs"

@@ -65,6 +65,7 @@ def test_state_directory_store_plans_and_tokens_are_private(
     assert {p.name: mode(p) for p in state.iterdir()} == {
         "state.db": 0o600,
         "tokens.json": 0o600,
+        ".tokens.json.lock": 0o600,  # serializes writers of the cache (threads, processes)
     }
     assert mode(saved) == 0o600
     assert mode(saved.parent) == 0o755  # a folder the user chose is not ours to change
