@@ -5,8 +5,8 @@ Each trial applies a baseline spec set cleanly, edits it (grants added, removed,
 early, their expiry moved; memberships added and expired), and runs
 ``python -m reconciler apply --sandbox --auto-approve`` as a process against the fixture
 sandbox with latency on every request, so that it is mid-flight when it gets SIGKILL:
-once a random number of its changes (fewer than its plan holds) have been answered,
-plus a random part of the latency, so requests are in flight and the sandbox carries
+once a random number of its changes (at least one, fewer than its plan holds) have
+been answered, as the sandbox's request log shows, plus a random part of the latency, so requests are in flight and the sandbox carries
 them out after the process is gone. Odd trials also edit the specs between the killed
 run and the next one (a third of the grants the killed run was adding, and one of the
 baseline's, are removed again), so cleanup runs on a half-applied world. The daemon
@@ -143,9 +143,9 @@ def kill_mid_apply(
     after_changes: int,
     extra_delay: float,
 ) -> tuple[int, str, str, tuple[int, int]]:
-    """Run ``command``; once the sandbox has answered ``after_changes`` of its change
-    requests (or, for 0, any request at all), wait ``extra_delay`` seconds and SIGKILL
-    it. Returns the exit code, stdout, stderr and the requests answered by then."""
+    """Run ``command``; once the sandbox has answered ``after_changes`` (at least one)
+    of its change requests, wait ``extra_delay`` seconds and SIGKILL it. Returns the
+    exit code, stdout, stderr and the requests answered by then."""
     out_path, err_path = cwd / "killed.out", cwd / "killed.err"
     with out_path.open("w") as out, err_path.open("w") as err:
         process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=err)
@@ -221,11 +221,13 @@ def kill_the_edit(context: Context, specs: Path, *, number: int, daemon: bool, i
     sandbox, rng = context.sandbox, context.rng
     latency = rng.choice([20, 50, 100])
     concurrency = rng.choice([1, 3, 8])
-    # Aim at a point before its last change: after 0 to (changes - 1) changes answered.
+    # Aim at a point after its first change and before its last: after 1 to
+    # (changes - 1) changes answered, so every trial leaves a half-applied world.
     with fast_clients() as clients:
         plan, _ = fetch_plan(clients, intent, now=datetime.now(UTC))
     changes = count_changes(plan)
-    after_changes = rng.randrange(0, changes)
+    assert changes >= 2, f"a trial needs at least two changes to stop between, not {changes}"
+    after_changes = rng.randrange(1, changes)
     since = sandbox.control.request_log()["next"]
     extra = rng.uniform(0, latency / 1000)
     sandbox.control.inject_fault(latency_ms=latency)
@@ -254,6 +256,9 @@ def kill_the_edit(context: Context, specs: Path, *, number: int, daemon: bool, i
     )
     print(trial)
     assert code == -signal.SIGKILL, f"{trial}: not killed mid-flight\n{out}{err}"
+    # Proof from the sandbox's request log, read before the kill: a write had been
+    # answered, so the next run starts from a world the killed one changed.
+    assert answered[1] >= 1, f"{trial}: killed before any write was answered"
     sandbox.control.clear_faults()
     wait_until_quiet(sandbox.control, since, quiet=latency / 1000 + 0.5)
     return trial
