@@ -6,10 +6,11 @@ early, their expiry moved; memberships added and expired), and runs
 ``python -m reconciler apply --sandbox --auto-approve`` as a process against the fixture
 sandbox with latency on every request, so that it is mid-flight when it gets SIGKILL:
 once a random number of its changes (at least one, fewer than its plan holds) have
-been answered, as the sandbox's request log shows, plus a random part of the latency, so requests are in flight and the sandbox carries
-them out after the process is gone. Odd trials also edit the specs between the killed
-run and the next one (a third of the grants the killed run was adding, and one of the
-baseline's, are removed again), so cleanup runs on a half-applied world. The daemon
+been answered, as the sandbox's request log shows, plus a random part of the latency,
+so requests are in flight and the sandbox carries them out after the process is gone.
+Odd trials also edit the specs between the killed run and the next one (a third of the
+grants the killed run was adding, and one of the baseline's, are removed again), so
+cleanup runs on a half-applied world. The daemon
 variant kills ``reconciler run`` the same way and restarts it, as systemd would.
 
 The next run must converge: every wanted rule once and its directory there, no orphan
