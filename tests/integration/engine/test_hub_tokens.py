@@ -138,3 +138,31 @@ def test_the_daemon_refuses_hub_tokens(hub: World, monkeypatch: pytest.MonkeyPat
     assert "GLOBUS_CLIENT_ID" in result.output
     assert "Traceback" not in result.output
     assert hub.api_calls(since) == []  # refused before anything was read
+
+
+def test_staging_from_a_mapped_collection_with_hub_tokens_says_what_the_hub_must_ask(
+    hub: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hub's tokens cannot gain the data_access consent: Globus refuses the copy, and
+    the grant says which scope the hub must request; nothing is retried for an hour."""
+    source = "0b3c5e1a-9f0e-4b61-8b0a-5e7d0c2f4a11"
+    hub.control.add_collection(source, roots=["/datasets/"], entity_type="GCSv5_mapped_collection")
+    hub.write(
+        "staged.yaml",
+        UUID_GRANT.replace("    grants:", f"    stage: {{collection: {source}, path: /d/}}\n"
+                           "    grants:"),
+    )  # fmt: skip
+    monkeypatch.setenv("GLOBUS_DATA", hub_shapes.encode(hub_shapes.tutorial(sandbox_tokens(hub))))
+    applied = hub.cli("apply", "--auto-approve", str(hub.specs))
+    assert applied.exit_code == 1
+    assert f"staging from {source} refused: the hub's Transfer token has no consent" in (
+        applied.output
+    )
+    assert f"[*https://auth.globus.org/scopes/{source}/data_access]" in applied.output
+    assert "c.GlobusOAuthenticator.scope" in applied.output
+    assert [t for t in hub.control.dump()["tasks"] if t["type"] == "TRANSFER"] == []
+    again = hub.cli("plan", str(hub.specs))
+    assert again.exit_code == 1
+    assert "staged.yaml" in again.output
+    assert "cannot be staged" in again.output
+    assert "stage data" not in again.output
