@@ -29,6 +29,7 @@ from reconciler.core.readiness import (
     stage_sources,
 )
 from reconciler.credentials import ClientCredentials, Credentials
+from reconciler.errors import ConfigurationError
 from reconciler.globus.connecting import AUTH_RS, GROUPS_RS, TRANSFER_RS, GlobusClients
 
 REQUESTED_SCOPES: Mapping[str, tuple[str, ...]] = {
@@ -43,6 +44,8 @@ T = TypeVar("T")
 
 
 def _call_error(err: Exception) -> CallError:
+    if isinstance(err, ConfigurationError):  # a hub token that is missing or expired
+        return CallError(None, None, str(err))
     if isinstance(err, globus_sdk.GlobusAPIError):
         code = err.code if err.code and err.code != "Error" else None
         return CallError(err.http_status, code, str(err.message or err.text or "request failed"))
@@ -83,7 +86,7 @@ def fetch_collection_facts(
 ) -> CollectionFacts:
     try:
         doc: Mapping[str, Any] = transfer.get_endpoint(collection_id).data
-    except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError) as err:
+    except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError, ConfigurationError) as err:
         return CollectionFacts(collection_id, _call_error(err))
     roles = doc.get("my_effective_roles")
     return CollectionFacts(
@@ -98,7 +101,7 @@ def fetch_collection_facts(
 def fetch_group_facts(groups: globus_sdk.GroupsClient, group_id: str) -> GroupFacts:
     try:
         doc: Mapping[str, Any] = groups.get_group(group_id, include="my_memberships").data
-    except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError) as err:
+    except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError, ConfigurationError) as err:
         return GroupFacts(group_id, _call_error(err))
     mine = doc.get("my_memberships") or ()
     roles = sorted({str(m.get("role")) for m in mine if m.get("status", "active") == "active"})
@@ -108,7 +111,7 @@ def fetch_group_facts(groups: globus_sdk.GroupsClient, group_id: str) -> GroupFa
 def fetch_source_facts(transfer: globus_sdk.TransferClient, source: StageSource) -> SourceFacts:
     try:
         transfer.operation_ls(source.collection_id, path=source.path, limit=1)
-    except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError) as err:
+    except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError, ConfigurationError) as err:
         return SourceFacts(source, _call_error(err))
     return SourceFacts(source)
 

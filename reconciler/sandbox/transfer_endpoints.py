@@ -194,6 +194,7 @@ def require_data_access(
     need: str,
     now: float,
 ) -> None:
+    transfer_mapped.require_consent(conn, caller, (collection_id,))
     have = effective_permission(conn, collection_id, caller.identity_id, path, now)
     if have is None or (need == "rw" and have != "rw"):
         raise ApiError(

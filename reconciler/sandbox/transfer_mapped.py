@@ -6,9 +6,9 @@ Sandbox collections are guest collections unless seeded otherwise (control plane
 mapped collection access comes from the local account an identity maps to, not from
 access rules: every identity maps (and may read and write) except those listed as
 ``unmapped``. A non-high-assurance mapped collection also needs its ``data_access``
-scope as a dependency of the Transfer scope in the caller's token; without it a
-transfer from or to it is answered 403 ``ConsentRequired``, in the shape globus-cli's
-fixtures capture from Transfer:
+scope as a dependency of the Transfer scope in the caller's token; without it a file
+operation on it (ls, stat, mkdir) or a transfer from or to it is answered 403
+``ConsentRequired``, in the shape globus-cli's tests capture from Transfer:
 
     {"code": "ConsentRequired", "message": "Missing required data_access consent",
      "authorization_parameters": {"required_scopes": [...], "session_message": ...},
@@ -108,10 +108,11 @@ def data_access_scope(collection_id: str) -> str:
 
 
 def require_consent(
-    conn: sqlite3.Connection, caller: Caller, collection_ids: Iterable[str], resource: str
+    conn: sqlite3.Connection, caller: Caller, collection_ids: Iterable[str]
 ) -> None:
     """403 ``ConsentRequired`` unless the caller's Transfer token carries the
-    ``data_access`` dependency of every non-high-assurance mapped collection named."""
+    ``data_access`` dependency of every non-high-assurance mapped collection named
+    (file operations on it, and transfers from or to it)."""
     missing = [
         cid
         for cid in dict.fromkeys(collection_ids)

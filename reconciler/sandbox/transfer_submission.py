@@ -132,7 +132,7 @@ def submit_transfer(req: Request) -> Response:
         return _submission_result(req, "transfer_result", existing, duplicate=True)
     source = str(collection_row(req.conn, str(body.get("source_endpoint")))["id"])
     destination = str(collection_row(req.conn, str(body.get("destination_endpoint")))["id"])
-    transfer_mapped.require_consent(req.conn, caller, (source, destination), req.resource())
+    transfer_mapped.require_consent(req.conn, caller, (source, destination))
     raw_items = body.get("DATA")
     if not isinstance(raw_items, list) or not raw_items:
         raise ApiError(

@@ -166,3 +166,17 @@ def test_staging_from_a_mapped_collection_with_hub_tokens_says_what_the_hub_must
     assert "staged.yaml" in again.output
     assert "cannot be staged" in again.output
     assert "stage data" not in again.output
+
+
+def test_doctor_reports_a_missing_hub_token_as_a_failed_check(
+    hub: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """doctor's contract: a failed call is a failed check, never an exception."""
+    hub.write("users.yaml", UUID_GRANT)
+    bundle = hub_shapes.oauthenticator_16(sandbox_tokens(hub))
+    monkeypatch.setenv("GLOBUS_DATA", hub_shapes.encode(bundle))
+    result = hub.cli("doctor", str(hub.specs))
+    assert result.exit_code == 1
+    assert "GLOBUS_DATA holds no groups.api.globus.org token" in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) > 1  # the other checks are reported too

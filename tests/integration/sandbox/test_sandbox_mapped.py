@@ -78,6 +78,21 @@ def test_a_copy_from_a_mapped_collection_needs_its_data_access_consent(
     assert consenting.get_task(task["task_id"])["status"] == "SUCCEEDED"
 
 
+def test_file_operations_on_a_mapped_collection_need_the_consent_too(
+    sandbox, globus_app, transfer_client
+) -> None:
+    """globus-cli's captured case: `globus ls` on a mapped collection without consent."""
+    mapped = _mapped(sandbox)
+    with pytest.raises(globus_sdk.TransferAPIError) as refused:
+        transfer_client.operation_ls(mapped, path="/projects/run42/")
+    assert (refused.value.http_status, refused.value.code) == (403, "ConsentRequired")
+    assert set(refused.value.raw_json) == CLI_FIXTURE_KEYS
+    consenting = globus_sdk.TransferClient(app=globus_app).add_app_data_access_scope(mapped)
+    globus_app.token_storage.remove_token_data("transfer.api.globus.org")
+    names = [e["name"] for e in consenting.operation_ls(mapped, path="/projects/run42/")]
+    assert names == ["a.dat", "b.dat"]
+
+
 def test_high_assurance_mapped_collections_need_no_data_access_scope(
     sandbox, transfer_client
 ) -> None:
