@@ -31,6 +31,7 @@ from reconciler.core.readiness import (
 from reconciler.credentials import ClientCredentials, Credentials
 from reconciler.errors import ConfigurationError
 from reconciler.globus.connecting import AUTH_RS, GROUPS_RS, TRANSFER_RS, GlobusClients
+from reconciler.globus.sources import require_source_scopes
 
 REQUESTED_SCOPES: Mapping[str, tuple[str, ...]] = {
     TRANSFER_RS: (str(TransferScopes.all),),
@@ -130,11 +131,15 @@ def fetch_readiness_facts(
     if token.error is not None:
         return ReadinessFacts(token)  # every other call would fail the same way
     transfer, groups = clients.transfer, clients.groups
+    sources_to_read = stage_sources(intent)
+    # A mapped source is readable only with its data_access consent, which staging asks
+    # for too; asked here, between requests, before the parallel reads start.
+    require_source_scopes(clients, [source.collection_id for source in sources_to_read])
     with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
         collections = _gather(
             pool, partial(fetch_collection_facts, transfer), [c.id for c in intent.collections]
         )
         group_ids = [g.id for g in intent.groups]
         group_facts = _gather(pool, partial(fetch_group_facts, groups), group_ids)
-        sources = _gather(pool, partial(fetch_source_facts, transfer), stage_sources(intent))
+        sources = _gather(pool, partial(fetch_source_facts, transfer), sources_to_read)
     return ReadinessFacts(token, collections, group_facts, sources)

@@ -59,7 +59,9 @@ def test_ready_sandbox_passes_and_doctor_writes_nothing(converged: SandboxHandle
         ("POST", "auth")
     }
     assert all(c["path"].endswith("/oauth2/token") for c in calls if c["method"] != "GET")
-    assert sum(c["method"] == "GET" for c in calls) == 3  # endpoint, group, ls
+    # the collection, the stage source (its kind decides the data_access consent), the
+    # group, and one ls of the source
+    assert sum(c["method"] == "GET" for c in calls) == 4
     assert world(converged) == before
 
 
@@ -147,3 +149,19 @@ def test_sandbox_reports_my_effective_roles(
         "activity_monitor",
     ]
     assert transfer_client.get_endpoint(none)["my_effective_roles"] == []
+
+
+def test_a_mapped_stage_source_is_read_with_its_data_access_consent(
+    sandbox: SandboxHandle, globus_env: dict[str, str]
+) -> None:
+    """Reading a non-high-assurance mapped collection needs its data_access scope: doctor
+    asks for it as staging does, so a ready source is not reported unreadable."""
+    sandbox.control.add_client(SANDBOX_CLIENT_ID)
+    sandbox.control.add_collection(
+        SOURCE, roots=["/share/godata/"], entity_type="GCSv5_mapped_collection"
+    )
+    result = run("apply", "--sandbox", "--auto-approve", str(EXAMPLE_SPECS))
+    assert result.exit_code == 0, result.output
+    result = doctor()
+    assert f"stage source {SOURCE}:/share/godata/: readable" in result.output, result.output
+    assert result.exit_code == 0, result.output
