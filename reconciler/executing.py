@@ -1,10 +1,12 @@
 """Carry out a plan: dependency order, bounded concurrency, partial failure isolated.
 
 Order: a directory before the directories below it and before the rule on it; a rule
-removed before its directory is. Group changes go in one batch call per group; all
-directory removals of a collection in one delete task. A failed action fails only what
-depends on it; everything else still runs, and the result lists both. Setting ``stop``
-lets actions in flight finish and starts no new one (SIGTERM).
+removed before its directory is; a pruned rule's directory removal scheduled (in the
+state store) before the rule is deleted, so no crash can lose the schedule. Group
+changes go in one batch call per group; all directory removals of a collection in one
+delete task. A failed action fails only what depends on it; everything else still runs,
+and the result lists both. Setting ``stop`` lets actions in flight finish and starts no
+new one (SIGTERM).
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from typing import Literal, Protocol
 from reconciler.core.actions import (
     Action,
     AddMember,
+    CancelRemoval,
     CreateRule,
     DeleteRule,
     MakeDirectory,
     RemoveDirectory,
     RemoveMember,
+    ScheduleRemoval,
     StageData,
     UpdateRule,
 )
@@ -51,6 +55,8 @@ class ActionPort(Protocol):
     def update_rule(self, action: UpdateRule) -> None: ...
     def delete_rule(self, action: DeleteRule) -> bool: ...
     def remove_directories(self, collection_id: str, paths: Sequence[str]) -> str: ...
+    def schedule_removal(self, action: ScheduleRemoval) -> None: ...
+    def cancel_removal(self, action: CancelRemoval) -> None: ...
     def change_members(
         self,
         group_id: str,
@@ -107,6 +113,7 @@ def _build_nodes(plan: Plan, port: ActionPort) -> list[_Node]:
         else:
             nodes.append(_single(action, _bind_single(port, action)))
     _order_directories(nodes)
+    _schedule_before_deleting(nodes)
     for collection_id, dirs in removals.items():
         node = _Node(tuple(dirs), _bind_removals(port, collection_id, dirs), tolerant=True)
         removed = {d.path for d in dirs}
@@ -134,8 +141,19 @@ def _single(action: Action, call: Callable[[], str]) -> _Node:
 
 
 def _bind_single(
-    port: ActionPort, action: DeleteRule | UpdateRule | MakeDirectory | StageData | CreateRule
+    port: ActionPort,
+    action: DeleteRule
+    | UpdateRule
+    | MakeDirectory
+    | StageData
+    | CreateRule
+    | ScheduleRemoval
+    | CancelRemoval,
 ) -> Callable[[], str]:
+    if isinstance(action, ScheduleRemoval):
+        return _bind_schedule(port, action)
+    if isinstance(action, CancelRemoval):
+        return _bind_cancel(port, action)
     if isinstance(action, StageData):
         return lambda: f"transfer task {port.stage_data(action)}"
     if isinstance(action, DeleteRule):
@@ -160,6 +178,22 @@ def _order_directories(nodes: Sequence[_Node]) -> None:
                 _link(parent, node)
 
 
+def _schedule_before_deleting(nodes: Sequence[_Node]) -> None:
+    """A pruned rule is deleted only once its directory's removal is scheduled: if the
+    schedule cannot be recorded, the rule stays until a later pass can."""
+    schedules = {
+        (a.collection_id, a.path): n
+        for n in nodes
+        if isinstance(a := n.actions[0], ScheduleRemoval)
+    }
+    for node in nodes:
+        action = node.actions[0]
+        if isinstance(action, DeleteRule):
+            found = schedules.get((action.collection_id, action.path))
+            if found is not None:
+                _link(found, node)
+
+
 def _link(dep: _Node, node: _Node) -> None:
     node.deps.append(dep)
     dep.dependents.append(node)
@@ -179,6 +213,22 @@ def _deepest_planned_dir(
 
 def _bind_delete(port: ActionPort, action: DeleteRule) -> Callable[[], str]:
     return lambda: "deleted" if port.delete_rule(action) else "already gone"
+
+
+def _bind_schedule(port: ActionPort, action: ScheduleRemoval) -> Callable[[], str]:
+    def run() -> str:
+        port.schedule_removal(action)
+        return f"removal scheduled for {action.due.replace(microsecond=0).isoformat()}"
+
+    return run
+
+
+def _bind_cancel(port: ActionPort, action: CancelRemoval) -> Callable[[], str]:
+    def run() -> str:
+        port.cancel_removal(action)
+        return "scheduled removal cancelled"
+
+    return run
 
 
 def _bind_update(port: ActionPort, action: UpdateRule) -> Callable[[], str]:

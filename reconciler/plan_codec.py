@@ -14,24 +14,28 @@ from typing import Any
 from reconciler.core.actions import (
     Action,
     AddMember,
+    CancelRemoval,
     CreateRule,
     DeleteRule,
     MakeDirectory,
     Principal,
     RemoveDirectory,
     RemoveMember,
+    ScheduleRemoval,
     StageData,
     UpdateRule,
 )
 from reconciler.core.intent import Origin
 from reconciler.core.lifecycle import LocatedError
-from reconciler.core.plan import GuardVerdict, Plan, Problem
+from reconciler.core.plan import GuardVerdict, PendingRemoval, Plan, Problem
 from reconciler.errors import ReconcilerError
 
 FORMAT_VERSION = 1
 ACTION_TYPES: dict[str, type[Action]] = {
     t.kind: t
     for t in (
+        ScheduleRemoval,
+        CancelRemoval,
         MakeDirectory,
         StageData,
         CreateRule,
@@ -79,6 +83,7 @@ def plan_to_json(plan: Plan) -> dict[str, object]:
             "managed": plan.guard.managed,
             "tripped": plan.guard.tripped,
             "explanation": plan.guard.explanation,
+            "tripped_by": list(plan.guard.tripped_by),
         },
         "problems": [
             {"message": p.message, "origin": str(p.origin) if p.origin else None, "hint": p.hint}
@@ -90,6 +95,16 @@ def plan_to_json(plan: Plan) -> dict[str, object]:
         ],
         "notes": list(plan.notes),
         "next_check": plan.next_check.isoformat() if plan.next_check else None,
+        "scheduled_removals": [
+            {
+                "collection": p.collection,
+                "collection_id": p.collection_id,
+                "path": p.path,
+                "due": p.due.isoformat(),
+                "principal": _encode(p.principal),
+            }
+            for p in plan.pending_removals
+        ],
         "actions": [action_to_json(a) for a in plan.actions],
     }
 
@@ -111,14 +126,30 @@ def _decode_action(doc: dict[str, Any]) -> Action:
     for f in fields(cls):
         # A field added after a plan was saved takes its default.
         value: Any = doc.get(f.name) if f.name in doc or f.default is MISSING else f.default
-        if f.name == "principal" and value is not None:
-            value = Principal(value["type"], value["id"], value.get("label", ""))
+        if f.name == "principal":
+            value = _principal(value)
         elif f.name == "origin":
             value = _origin(value)
-        elif f.name in ("expires", "old_expires") and value is not None:
+        elif f.name in ("expires", "old_expires", "due") and value is not None:
             value = datetime.fromisoformat(value)
         kwargs[f.name] = value
     return cls(**kwargs)
+
+
+def _principal(value: Any) -> Principal | None:
+    if value is None:
+        return None
+    return Principal(value["type"], value["id"], value.get("label", ""))
+
+
+def _pending(doc: dict[str, Any]) -> PendingRemoval:
+    return PendingRemoval(
+        doc["collection"],
+        doc["collection_id"],
+        doc["path"],
+        datetime.fromisoformat(doc["due"]),
+        _principal(doc.get("principal")),
+    )
 
 
 def plan_from_json(text: str) -> Plan:
@@ -137,7 +168,11 @@ def plan_from_json(text: str) -> Plan:
             ),
             notes=tuple(doc.get("notes", ())),
             guard=GuardVerdict(
-                guard["pruned"], guard["managed"], guard["tripped"], guard["explanation"]
+                guard["pruned"],
+                guard["managed"],
+                guard["tripped"],
+                guard["explanation"],
+                tuple(guard.get("tripped_by", ())),
             ),
             live_fingerprint=doc["live_fingerprint"],
             next_expiry=datetime.fromisoformat(doc["next_expiry"])
@@ -149,6 +184,7 @@ def plan_from_json(text: str) -> Plan:
                 LocatedError(e["message"], _origin(e.get("origin"))) for e in doc.get("errors", ())
             ),
             next_check=datetime.fromisoformat(doc["next_check"]) if doc.get("next_check") else None,
+            pending_removals=tuple(_pending(p) for p in doc.get("scheduled_removals", ())),
         )
     except PlanFileError:
         raise

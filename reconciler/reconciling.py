@@ -9,15 +9,15 @@ calls in ``globus``. Functions named ``fetch_*`` and ``apply_*`` touch the netwo
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from reconciler.core.actions import Action, StageData
 from reconciler.core.intent import Intent
 from reconciler.core.lifecycle import Lifecycle
 from reconciler.core.live import LiveState
-from reconciler.core.plan import GuardPolicy, Plan
+from reconciler.core.plan import GuardPolicy, Plan, SpecFiles
 from reconciler.executing import DEFAULT_CONCURRENCY, ActionPort, ApplyResult, Outcome, execute
 from reconciler.following import fetch_lifecycle
 from reconciler.globus.acting import GlobusActions
@@ -25,6 +25,7 @@ from reconciler.globus.connecting import GlobusClients
 from reconciler.globus.reading import fetch_live_state
 from reconciler.globus.sources import require_source_scopes
 from reconciler.planning import compute_plan
+from reconciler.planning.inventory import compute_spec_inventory
 from reconciler.recording import RecordingPort
 from reconciler.spec import LoadResult, load_spec_set
 from reconciler.state import JournalEntry, StateStore
@@ -35,6 +36,16 @@ def load_specs(paths: Sequence[Path], *, now: datetime) -> LoadResult:
     return load_spec_set(paths, now=now)
 
 
+def compute_inventory(
+    loaded: LoadResult, intent: Intent, paths: Sequence[Path], *, now: datetime
+) -> dict[str, int]:
+    """The spec files ``loaded`` read, keyed relative to the spec paths given, with the
+    grants and memberships in force each holds (for the deletion guard)."""
+    return compute_spec_inventory(
+        [str(f) for f in loaded.files], intent, roots=[str(p) for p in paths], now=now
+    )
+
+
 def fetch_plan(
     clients: GlobusClients,
     intent: Intent,
@@ -43,17 +54,44 @@ def fetch_plan(
     guard: GuardPolicy | None = None,
     store: StateStore | None = None,
     pass_id: str = "",
+    max_clock_skew: timedelta | None = None,
+    spec_files: Mapping[str, int] | None = None,
 ) -> tuple[Plan, LiveState]:
     """Read the live state (one access_list per collection, one get_group per group,
-    identity lookups), follow staging and downloads when there is a store, and plan."""
+    identity lookups), follow staging and downloads when there is a store, and plan.
+
+    ``max_clock_skew`` blocks the plan when ``now`` and Globus's clock differ by more
+    (give it whenever the plan may be applied); ``spec_files`` (see
+    ``compute_inventory``) lets the deletion guard compare them with the inventory of
+    the last successful pass in ``store``."""
     live = fetch_live_state(clients, intent)
     lifecycle = (
         fetch_lifecycle(clients, store, intent, live, now=now, pass_id=pass_id)
         if store is not None
         else Lifecycle()
     )
-    plan = compute_plan(intent, live, now=now, guard=guard, lifecycle=lifecycle)
+    files = None
+    if spec_files is not None:
+        previous = store.load_spec_inventory() if store is not None else {}
+        files = SpecFiles(current=dict(spec_files), previous=previous)
+    plan = compute_plan(
+        intent,
+        live,
+        now=now,
+        guard=guard,
+        lifecycle=lifecycle,
+        max_clock_skew=max_clock_skew,
+        spec_files=files,
+    )
     return plan, live
+
+
+def record_successful_pass(
+    store: StateStore, spec_files: Mapping[str, int], *, now: datetime
+) -> None:
+    """After a pass whose plan was not blocked and was carried out: its spec files are
+    the inventory the deletion guard compares later passes with."""
+    store.record_spec_inventory(spec_files, now=now)
 
 
 def apply_plan(

@@ -8,6 +8,9 @@ retry (same pass, next pass, or another process) submits under the same id, whic
 Globus runs once. No duplicate task, even across a crash between submit and record.
 A grant directory is reserved before its mkdir the same way, so a crash between Globus
 making it and the store recording it cannot leave a directory no pass will clean up.
+A pruned grant's directory removal is scheduled here (the executor runs it before the
+rule's deletion), so a crash between the two leaves a schedule, never a directory that
+is removed early or forgotten.
 """
 
 from __future__ import annotations
@@ -16,8 +19,16 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from reconciler.core.actions import CreateRule, DeleteRule, MakeDirectory, StageData, UpdateRule
-from reconciler.core.lifecycle import BLOCKED_RETRY, NEEDS_ACTION
+from reconciler.core.actions import (
+    CancelRemoval,
+    CreateRule,
+    DeleteRule,
+    MakeDirectory,
+    ScheduleRemoval,
+    StageData,
+    UpdateRule,
+)
+from reconciler.core.lifecycle import BLOCKED_RETRY, NEEDS_ACTION, ScheduledRemoval
 from reconciler.errors import StagingBlocked
 from reconciler.executing import ActionPort, CreateResult
 from reconciler.state import StateStore
@@ -86,6 +97,21 @@ class RecordingPort:
 
     def delete_rule(self, action: DeleteRule) -> bool:
         return self._inner.delete_rule(action)
+
+    def schedule_removal(self, action: ScheduleRemoval) -> None:
+        principal = action.principal
+        entry = ScheduledRemoval(
+            collection_id=action.collection_id,
+            path=action.path,
+            due=action.due,
+            principal_type=principal.type if principal else "",
+            principal_id=principal.id if principal else "",
+            principal_label=principal.label if principal else "",
+        )
+        self._store.schedule_removal(entry, now=self._clock())
+
+    def cancel_removal(self, action: CancelRemoval) -> None:
+        self._store.cancel_removal(action.collection_id, action.path)
 
     def remove_directories(self, collection_id: str, paths: Sequence[str]) -> str:
         # Forgotten only once the delete task has succeeded (reconciler.following):

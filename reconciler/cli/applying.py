@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
 from reconciler.cli.options import (
+    clock_option,
     fail,
     guard_options,
     now_option,
@@ -25,13 +27,20 @@ from reconciler.cli.options import (
     styler,
     target_options,
 )
+from reconciler.core.actions import Action, ScheduleRemoval
 from reconciler.core.intent import Intent
 from reconciler.core.plan import GuardPolicy, Plan
 from reconciler.executing import Outcome
 from reconciler.locking import compute_target_key, hold_apply_lock
 from reconciler.plan_codec import PlanFileError, plan_from_json, render_plan_json
 from reconciler.private import write_private_text
-from reconciler.reconciling import apply_plan, fetch_plan, load_specs
+from reconciler.reconciling import (
+    apply_plan,
+    compute_inventory,
+    fetch_plan,
+    load_specs,
+    record_successful_pass,
+)
 from reconciler.rendering.describing import TITLE, describe
 from reconciler.rendering.markdown import render_plan_markdown
 from reconciler.rendering.status import render_status_json, render_status_text
@@ -39,14 +48,16 @@ from reconciler.rendering.text import render_plan_text, render_result_text
 from reconciler.targeting import Target, TargetOptions, open_target
 
 
-def _load_intent(paths: Sequence[Path], now: datetime) -> Intent:
-    result = load_specs(paths_or_default(paths), now=now)
+def _load_intent(paths: Sequence[Path], now: datetime) -> tuple[Intent, dict[str, int]]:
+    """The intent, and the inventory of the spec files it came from."""
+    given = paths_or_default(paths)
+    result = load_specs(given, now=now)
     for diagnostic in result.diagnostics:
         if diagnostic.severity == "error":
             click.echo(str(diagnostic), err=True)
     if result.intent is None:
         fail("the specs are invalid; nothing was planned (run `reconciler validate` for details)")
-    return result.intent
+    return result.intent, compute_inventory(result, result.intent, given, now=now)
 
 
 @click.command("plan")
@@ -54,6 +65,7 @@ def _load_intent(paths: Sequence[Path], now: datetime) -> Intent:
 @target_options
 @now_option
 @guard_options
+@clock_option
 @click.option(
     "--output",
     type=click.Choice(["text", "json", "markdown"]),
@@ -78,16 +90,27 @@ def plan_command(
     paths: tuple[Path, ...],
     target: TargetOptions,
     now: datetime,
+    now_given: bool,
     guard: GuardPolicy,
+    max_clock_skew: timedelta,
     output: str,
     detailed_exitcode: bool,
     out_file: Path | None,
 ) -> None:
     """Show what apply would change to make Globus match the specs."""
-    intent = _load_intent(paths, now)
+    intent, inventory = _load_intent(paths, now)
     with open_target(target) as opened:
         opened.seed(intent)
-        plan, _live = fetch_plan(opened.clients, intent, now=now, guard=guard, store=opened.store)
+        plan, _live = fetch_plan(
+            opened.clients,
+            intent,
+            now=now,
+            guard=guard,
+            store=opened.store,
+            # A preview as of --now is not checked against Globus's clock: apply is.
+            max_clock_skew=None if now_given else max_clock_skew,
+            spec_files=inventory,
+        )
     if output == "json":
         click.echo(render_plan_json(plan), nl=False)
     elif output == "markdown":
@@ -124,6 +147,7 @@ def _progress_printer(total: int) -> Callable[[Outcome], None]:
 @target_options
 @now_option
 @guard_options
+@clock_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @click.option(
     "--plan",
@@ -153,7 +177,9 @@ def apply_command(
     paths: tuple[Path, ...],
     target: TargetOptions,
     now: datetime,
+    now_given: bool,
     guard: GuardPolicy,
+    max_clock_skew: timedelta,
     auto_approve: bool,
     plan_file: Path | None,
     concurrency: int,
@@ -163,16 +189,38 @@ def apply_command(
 
     The plan that is applied is computed while holding the target's apply lock, so it
     never races a daemon's pass or another apply on the same state store."""
-    intent = _load_intent(paths, now)
+    if now_given and not target.sandbox:
+        fail(
+            f"--now: apply plans with this host's clock ({datetime.now(UTC):%Y-%m-%d %H:%M:%SZ}) "
+            "against Globus: a time of your choosing could revoke grants and delete data "
+            "early. Use `reconciler plan --now` to preview, or fix the host's clock"
+        )
+    intent, inventory = _load_intent(paths, now)
     style = styler(sys.stdout.isatty())
     with open_target(target) as opened:
         opened.seed(intent)
+
+        def plan_now() -> Plan:
+            # The host's clock is read again for each plan: a person who took a while
+            # to confirm must not be refused for the clock check, nor act on a stale now.
+            plan, _live = fetch_plan(
+                opened.clients,
+                intent,
+                now=now if now_given else datetime.now(UTC),
+                guard=guard,
+                store=opened.store,
+                max_clock_skew=max_clock_skew,
+                spec_files=inventory,
+            )
+            return plan
+
+        shown = functools.partial(
+            _plan_to_apply, opened, inventory=inventory, plan_file=plan_file, style=style
+        )
         confirmed: Plan | None = None
         if not auto_approve:
             # Ask first, without the lock: a person at a prompt must not hold up the daemon.
-            confirmed = _plan_to_apply(
-                opened, intent, now=now, guard=guard, plan_file=plan_file, style=style
-            )
+            confirmed = shown(plan_now())
             if confirmed is None:
                 return
             if not sys.stdin.isatty():
@@ -185,16 +233,15 @@ def apply_command(
         )
         with hold_apply_lock(opened.store, key, timeout=lock_timeout, on_wait=waiting) as lost:
             if confirmed is None:
-                plan = _plan_to_apply(
-                    opened, intent, now=now, guard=guard, plan_file=plan_file, style=style
-                )
+                plan = shown(plan_now())
                 if plan is None:
                     return
             else:
-                plan, _live = fetch_plan(
-                    opened.clients, intent, now=now, guard=guard, store=opened.store
-                )
-                if plan.actions != confirmed.actions:
+                plan = plan_now()
+                if plan.blocked:
+                    click.echo(render_plan_text(plan, style=style))
+                    fail("nothing was applied")
+                if _comparable(plan.actions) != _comparable(confirmed.actions):
                     fail(
                         "the plan changed while you were confirming (another process "
                         "applied, or Globus changed); nothing was applied: run apply again"
@@ -207,6 +254,9 @@ def apply_command(
                 stop=lost,
                 store=opened.store,
             )
+            # Approved and carried out (even if some actions failed and are retried
+            # later): its spec files are what later passes compare with.
+            record_successful_pass(opened.store, inventory, now=plan.now)
     click.echo(render_result_text(result, style=style))
     if lost.is_set():
         fail("the apply lock was lost (the state store became unreachable); run apply again")
@@ -216,29 +266,31 @@ def apply_command(
 
 def _plan_to_apply(
     opened: Target,
-    intent: Intent,
+    plan: Plan,
     *,
-    now: datetime,
-    guard: GuardPolicy,
+    inventory: Mapping[str, int],
     plan_file: Path | None,
     style: Callable[[str, str], str],
 ) -> Plan | None:
-    """Plan (and check a saved plan against it) and show it; None when there is nothing
-    to apply. Exits 1 when the plan is blocked or only errors remain."""
-    plan, _live = fetch_plan(opened.clients, intent, now=now, guard=guard, store=opened.store)
+    """Check a saved plan against ``plan`` and show it; None when there is nothing to
+    apply (Globus matches the specs: the pass counts as successful). Exits 1 when the
+    plan is blocked or only errors remain."""
     if plan_file is not None:
-        plan = _saved_plan(plan_file, current=plan)
+        _check_saved_plan(plan_file, current=plan)
     click.echo(render_plan_text(plan, style=style))
     if plan.blocked:
         fail("nothing was applied")
     if not plan.has_changes:
+        record_successful_pass(opened.store, inventory, now=plan.now)
         if plan.errors:
             fail(f"{len(plan.errors)} error(s) above need fixing")
         return None
     return plan
 
 
-def _saved_plan(plan_file: Path, *, current: Plan) -> Plan:
+def _check_saved_plan(plan_file: Path, *, current: Plan) -> None:
+    """Refuse a saved plan unless applying now would do exactly what it says (up to
+    the due dates of scheduled removals, which count from the time of applying)."""
     try:
         saved = plan_from_json(plan_file.read_text(encoding="utf-8"))
     except (OSError, PlanFileError) as err:
@@ -249,14 +301,22 @@ def _saved_plan(plan_file: Path, *, current: Plan) -> Plan:
             f"(fingerprint {saved.live_fingerprint} != {current.live_fingerprint}); "
             "run `reconciler plan` again"
         )
-    if saved.actions != current.actions:
+    if _comparable(saved.actions) != _comparable(current.actions):
         # Same Globus, different plan: time has passed (something expired or came due)
         # or the specs changed. Applying the old one could re-grant what has expired.
         fail(
             f"{plan_file}: this plan is no longer what applying now would do (the specs "
             "changed, or something expired since it was made); run `reconciler plan` again"
         )
-    return saved
+
+
+_EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+def _comparable(actions: Sequence[Action]) -> list[Action]:
+    """A scheduled removal is due a grace period after the rule's deletion, so its date
+    moves with the time of applying; the current plan's (later) date is the one used."""
+    return [replace(a, due=_EPOCH) if isinstance(a, ScheduleRemoval) else a for a in actions]
 
 
 @click.command("status")
@@ -270,10 +330,13 @@ def status_command(
     paths: tuple[Path, ...],
     target: TargetOptions,
     now: datetime,
+    now_given: bool,
     output: str,
 ) -> None:
-    """Show managed rules and memberships with the time they have left."""
-    intent = _load_intent(paths, now)
+    """Show managed rules, scheduled directory removals and memberships, with the time
+    they have left."""
+    del now_given  # status only reads: any instant may be shown
+    intent, _inventory = _load_intent(paths, now)
     with open_target(target) as opened:
         opened.seed(intent)
         plan, live = fetch_plan(opened.clients, intent, now=now, store=opened.store)

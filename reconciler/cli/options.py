@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import click
 
 from reconciler.core.plan import GuardPolicy
 from reconciler.errors import ReconcilerError
+from reconciler.planning.clock import DEFAULT_MAX_CLOCK_SKEW
+from reconciler.planning.paths import format_span
 from reconciler.targeting import TargetOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -88,17 +91,49 @@ def target_options(func: F) -> F:
 
 
 def now_option(func: F) -> F:
-    """``--now``, handed to the command as ``now: datetime`` (the current time if absent)."""
+    """``--now``, handed to the command as ``now: datetime`` (the current time if absent)
+    and ``now_given: bool`` (whether it was given)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, now_text: str | None, **kwargs: Any) -> Any:
-        return func(*args, now=parse_now(now_text), **kwargs)
+        return func(*args, now=parse_now(now_text), now_given=bool(now_text), **kwargs)
 
     return click.option(  # type: ignore[return-value]
         "--now",
         "now_text",
-        help="Plan as of this ISO 8601 instant (reproducible previews; tests).",
+        help="Plan as of this ISO 8601 instant (previews; `apply` only with --sandbox, whose "
+        "clock must read the same).",
     )(wrapper)
+
+
+class Span(click.ParamType[timedelta]):
+    """A length of time: ``90s``, ``5m``, ``2h`` or ``1d``."""
+
+    name = "duration"
+    _FORM = re.compile(r"\s*(\d+)\s*([smhd])\s*")
+    _UNITS: ClassVar[dict[str, int]] = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        found = self._FORM.fullmatch(str(value))
+        if found is None:
+            self.fail(f"{value!r} is not a duration such as 90s, 5m, 2h or 1d", param, ctx)
+        return timedelta(seconds=int(found[1]) * self._UNITS[found[2]])
+
+
+def clock_option(func: F) -> F:
+    """``--max-clock-skew``, handed to the command as ``max_clock_skew: timedelta``."""
+    return click.option(
+        "--max-clock-skew",
+        type=Span(),
+        default=format_span(DEFAULT_MAX_CLOCK_SKEW),
+        show_default=True,
+        help="Write nothing when the clock planning uses and Globus's clock (its HTTP Date) "
+        "differ by more than this.",
+    )(func)
 
 
 def guard_options(func: F) -> F:
@@ -134,12 +169,14 @@ def guard_options(func: F) -> F:
                 type=click.FloatRange(0.0, 1.0),
                 default=GuardPolicy().max_fraction,
                 show_default=True,
-                help="Refuse a plan that prunes more than this fraction of managed objects.",
+                help="Refuse a plan that prunes more than this fraction of the managed rules "
+                f"and memberships (checked above {GuardPolicy().fraction_floor} prunes).",
             ),
             click.option(
                 "--allow-mass-deletion",
                 is_flag=True,
-                help="Apply even when the deletion guard would refuse.",
+                help="Apply even when the deletion guard would refuse (also when prunes empty "
+                "a collection or group, or a spec file that held grants is gone).",
             ),
         )
     ):

@@ -10,12 +10,14 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import click
 import structlog
 
 from reconciler.cli.options import (
+    clock_option,
     fail,
     guard_options,
     paths_or_default,
@@ -78,6 +80,7 @@ def _sandbox_for_run(enabled: bool) -> Iterator[None]:
 @spec_paths
 @target_options
 @guard_options
+@clock_option
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 64),
@@ -158,6 +161,7 @@ def run_command(
     paths: tuple[Path, ...],
     target: TargetOptions,
     guard: GuardPolicy,
+    max_clock_skew: timedelta,
     concurrency: int,
     resync: float,
     suspend_file: Path | None,
@@ -196,6 +200,7 @@ def run_command(
             paths=tuple(paths_or_default(paths)),
             guard=guard,
             concurrency=concurrency,
+            max_clock_skew=max_clock_skew,
         ),
         schedule=Schedule(resync=resync),
         suspend_file=suspend_file if suspend_file is not None else state_dir() / "suspended",

@@ -100,6 +100,35 @@ class RemoveDirectory:
 
 
 @value
+class ScheduleRemoval:
+    """Remember (in the state store, before the rule is deleted) that a pruned grant's
+    directory is to be removed at ``due``, once its grace period is over. No Globus call:
+    the data stays until then, and comes back with the grant if a spec asks for it again."""
+
+    kind: ClassVar[str] = "schedule_removal"
+    collection: str
+    collection_id: str
+    path: str
+    due: datetime
+    reason: str
+    principal: Principal | None = None
+
+
+@value
+class CancelRemoval:
+    """Forget a scheduled removal: a spec asks for the directory again (or cleanup no
+    longer applies). No Globus call; the directory and its data stay."""
+
+    kind: ClassVar[str] = "cancel_removal"
+    collection: str
+    collection_id: str
+    path: str
+    due: datetime
+    reason: str
+    principal: Principal | None = None
+
+
+@value
 class StageData:
     """Copy a distribution's source into a grant's directory (checksum sync); the rule
     is created in a later pass, once the task has succeeded."""
@@ -139,7 +168,9 @@ class RemoveMember:
 
 
 Action = (
-    MakeDirectory
+    ScheduleRemoval
+    | CancelRemoval
+    | MakeDirectory
     | StageData
     | CreateRule
     | UpdateRule
@@ -149,3 +180,5 @@ Action = (
     | RemoveMember
 )
 DELETIONS = (DeleteRule, RemoveDirectory, RemoveMember)
+BOOKKEEPING = (ScheduleRemoval, CancelRemoval)
+"""Actions that only change the state store, never Globus."""

@@ -9,7 +9,7 @@ identity map fetched from Globus Auth. Nothing here knows about files beyond ``O
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 PrincipalKind = Literal["identity", "group", "all_authenticated_users", "anonymous"]
@@ -17,6 +17,8 @@ Permissions = Literal["r", "rw"]
 MembershipMode = Literal["additive", "exclusive"]
 
 PUBLIC_KINDS: frozenset[str] = frozenset({"all_authenticated_users", "anonymous"})
+DEFAULT_PRUNE_GRACE = timedelta(days=7)
+"""How long a pruned grant's directory is kept before it is removed (``policy.prune_grace``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,8 @@ class CollectionIntent:
     root: str
     cleanup: bool
     origin: Origin
+    prune_grace: timedelta = DEFAULT_PRUNE_GRACE
+    """A pruned grant's directory is removed this long after its rule (never at once)."""
 
 
 @dataclass(frozen=True, slots=True)

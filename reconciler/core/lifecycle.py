@@ -1,5 +1,6 @@
 """What the reconciler remembers about data around grants, as plain values for planning:
-staging tasks, consumed (downloaded) grants, and directories it made.
+staging tasks, consumed (downloaded) grants, directories it made, and the directories of
+pruned grants waiting out their grace period.
 
 These facts cannot be derived from specs and live state alone; they come from the state
 store (``reconciler.state``). Losing them is safe in the ways docs/lifecycle.md explains.
@@ -74,6 +75,19 @@ MemberKey = tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduledRemoval:
+    """A pruned grant's directory, to be removed at ``due`` unless a spec asks for it
+    again first. ``principal_*`` say whose access it served ("" when unknown)."""
+
+    collection_id: str
+    path: str
+    due: datetime
+    principal_type: str = ""
+    principal_id: str = ""
+    principal_label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Lifecycle:
     stagings: Mapping[RuleKey, Staging] = field(default_factory=dict)
     consumed: frozenset[RuleKey] = frozenset()
@@ -95,6 +109,12 @@ class Lifecycle:
 
     member_refusals: Mapping[MemberKey, MemberRefusal] = field(default_factory=dict)
     """Refused ``add``s by membership: reported, and tried again only after a while."""
+    durable: bool = False
+    """True when these facts come from a state store, which can remember when a pruned
+    grant's directory is due for removal. Without one that directory is never removed
+    (deleting data is never urgent; forgetting the schedule must not make it so)."""
+    scheduled_removals: Mapping[tuple[str, str], ScheduledRemoval] = field(default_factory=dict)
+    """Pruned grants' directories waiting out their grace, by (collection id, path)."""
 
     @property
     def cleanable_directories(self) -> frozenset[tuple[str, str]]:

@@ -80,6 +80,17 @@ class Unreadable:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerClock:
+    """Globus's clock as one response told it: its HTTP ``Date`` header. ``at`` is None
+    when the header was missing or unreadable (``raw`` holds what came, if anything)."""
+
+    source: str
+    """Which read it came from, for messages (``transfer access_list of <collection>``)."""
+    at: datetime | None
+    raw: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class LiveState:
     collections: Mapping[str, LiveCollection]
     groups: Mapping[str, LiveGroup]
@@ -90,3 +101,6 @@ class LiveState:
     planned on them, and the rest of the pass goes on."""
     unreadable_groups: Mapping[str, Unreadable] = field(default_factory=dict)
     """Groups Globus refused to read (403, 404), likewise."""
+    clocks: tuple[ServerClock, ...] = ()
+    """Globus's clock from each access list and group read, to check the planning
+    instant against before anything is written (never part of the fingerprint)."""

@@ -9,10 +9,11 @@ computed from, so a saved plan whose world has moved on can be refused.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from reconciler.core.actions import DELETIONS, Action
+from reconciler.core.actions import DELETIONS, Action, Principal
 from reconciler.core.intent import Origin
 from reconciler.core.lifecycle import LocatedError
 
@@ -35,7 +36,10 @@ class Problem:
 class GuardPolicy:
     """The deletion guard: prunes (deletions no spec declares) above ``max_deletions``,
     or above ``max_fraction`` of the managed objects once there are more than
-    ``fraction_floor`` of them, refuse the whole plan unless ``allow_mass_deletion``."""
+    ``fraction_floor`` of them, refuse the whole plan unless ``allow_mass_deletion``.
+    So do, at any size, prunes that leave a collection or group with none of the
+    managed objects it had, and prunes while a spec file that held grants or
+    memberships at the last successful pass is gone."""
 
     max_deletions: int = 25
     max_fraction: float = 0.5
@@ -49,6 +53,38 @@ class GuardVerdict:
     managed: int
     tripped: bool
     explanation: str
+    tripped_by: tuple[str, ...] = ()
+    """Which checks refuse (or would, without ``--allow-mass-deletion``):
+    ``max_deletions``, ``max_deletion_fraction``, ``emptied``, ``vanished_spec_files``."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpecFiles:
+    """The spec files of a pass, each with its grants and memberships in force, keyed by
+    its path relative to the spec directory it was found in (so a checkout elsewhere
+    sharing the state store names them alike); and those of the last successful pass."""
+
+    current: Mapping[str, int]
+    previous: Mapping[str, int] = field(default_factory=dict)
+
+    def vanished(self) -> tuple[tuple[str, int], ...]:
+        """Files that held something at the last successful pass and are gone now."""
+        return tuple(
+            (name, held)
+            for name, held in sorted(self.previous.items())
+            if held > 0 and name not in self.current
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRemoval:
+    """A pruned grant's directory waiting out its grace period (already scheduled)."""
+
+    collection: str
+    collection_id: str
+    path: str
+    due: datetime
+    principal: Principal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +103,10 @@ class Plan:
     """Non-blocking failures to report (the rest of the plan still applies)."""
     next_check: datetime | None = None
     """When data around grants should be looked at again: a staging task in flight or
-    due for a retry, or downloads to watch. The daemon wakes then."""
+    due for a retry, downloads to watch, or a scheduled removal coming due. The daemon
+    wakes then."""
+    pending_removals: tuple[PendingRemoval, ...] = ()
+    """Pruned grants' directories already scheduled and still waiting (not due yet)."""
 
     @property
     def blocked(self) -> bool:

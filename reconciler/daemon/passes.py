@@ -7,6 +7,12 @@ Fail closed: when the spec set does not validate, the last valid intent stays in
 (it is planned and applied as before, so nothing is pruned because of a parse error) and
 the located diagnostics are logged. The decisions live in ``planning``; this module
 only sequences the calls of ``reconciling`` and reports.
+
+Trust no clock blindly: a plan whose ``now`` differs from Globus's clock by more than
+``max_clock_skew`` is blocked like any other (logged as ``plan_blocked`` naming both
+clocks, nothing written); the daemon keeps running and tries again at its next pass.
+After every pass whose plan was not blocked, its spec files become the inventory the
+deletion guard compares later passes with.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -39,7 +45,9 @@ from reconciler.daemon.reports import PassReport
 from reconciler.errors import ReconcilerError
 from reconciler.executing import DEFAULT_CONCURRENCY, Outcome
 from reconciler.globus.connecting import GlobusClients
-from reconciler.reconciling import apply_plan, fetch_plan, load_specs
+from reconciler.planning.clock import DEFAULT_MAX_CLOCK_SKEW
+from reconciler.planning.inventory import compute_spec_inventory
+from reconciler.reconciling import apply_plan, fetch_plan, load_specs, record_successful_pass
 from reconciler.spec import Diagnostic
 from reconciler.state import StateStore
 
@@ -84,6 +92,7 @@ class PassSettings:
     paths: tuple[Path, ...]
     guard: GuardPolicy = field(default_factory=GuardPolicy)
     concurrency: int = DEFAULT_CONCURRENCY
+    max_clock_skew: timedelta = DEFAULT_MAX_CLOCK_SKEW
 
 
 class Reconciler:
@@ -108,6 +117,8 @@ class Reconciler:
         self._on_progress = on_progress
         self._watcher = watcher
         self.last_intent: Intent | None = None
+        self._last_files: tuple[str, ...] = ()
+        """The files the last valid intent was read from (for the inventory)."""
         self._last_warnings: tuple[Diagnostic, ...] = ()
 
     def run_pass(self, pass_id: str, triggers: frozenset[str]) -> PassReport:
@@ -152,6 +163,7 @@ class Reconciler:
             self._watcher.specs_loaded(loaded.diagnostics, valid=loaded.intent is not None)
         if loaded.intent is not None:
             self.last_intent = loaded.intent
+            self._last_files = tuple(str(f) for f in loaded.files)
             return True
         kept = (
             "the last valid spec set stays in force"
@@ -171,6 +183,9 @@ class Reconciler:
     ) -> PassReport:
         self._target.seed(intent)
         now = self._clock.now()
+        inventory = compute_spec_inventory(
+            self._last_files, intent, roots=[str(p) for p in self._settings.paths], now=now
+        )
         plan, live = fetch_plan(
             self._target.clients,
             intent,
@@ -178,6 +193,8 @@ class Reconciler:
             guard=self._settings.guard,
             store=self._target.store,
             pass_id=pass_id,
+            max_clock_skew=self._settings.max_clock_skew,
+            spec_files=inventory,
         )
         rules, members = compute_managed_counts(intent, live, now=now)
         if self._watcher is not None:
@@ -211,6 +228,7 @@ class Reconciler:
             log.error("plan_blocked", reasons=reasons, actions=len(plan.actions))
             return report(applied=False, outcomes=(), error="; ".join(reasons))
         if not plan.has_changes:
+            record_successful_pass(self._target.store, inventory, now=now)
             return report(applied=True, outcomes=(), error=None)
         log.info("plan_computed", actions=len(plan.actions), counts=plan.counts())
         result = apply_plan(
@@ -222,6 +240,7 @@ class Reconciler:
             store=self._target.store,
             pass_id=pass_id,
         )
+        record_successful_pass(self._target.store, inventory, now=now)
         failed = len(result.outcomes) - len(result.with_status("done"))
         error = None if result.ok else f"{failed} of {len(result.outcomes)} action(s) not done"
         return report(applied=result.ok, outcomes=result.outcomes, error=error)

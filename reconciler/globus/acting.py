@@ -15,9 +15,17 @@ from datetime import UTC, datetime
 
 import globus_sdk
 
-from reconciler.core.actions import CreateRule, DeleteRule, MakeDirectory, StageData, UpdateRule
+from reconciler.core.actions import (
+    CancelRemoval,
+    CreateRule,
+    DeleteRule,
+    MakeDirectory,
+    ScheduleRemoval,
+    StageData,
+    UpdateRule,
+)
 from reconciler.core.live import LiveRule
-from reconciler.errors import GlobusError
+from reconciler.errors import GlobusError, ReconcilerError
 from reconciler.globus.connecting import GlobusClients
 from reconciler.globus.reading import fetch_collection
 from reconciler.globus.sources import compute_consent_blocked
@@ -174,6 +182,18 @@ class GlobusActions:
         with _translated("transfer"):
             response = self._clients.transfer.submit_delete(data)
         return str(response["task_id"])
+
+    def schedule_removal(self, action: ScheduleRemoval) -> None:
+        """Globus keeps no schedule; only ``RecordingPort`` (a state store) can. Refusing
+        keeps the pruned rule (the executor deletes it only once this succeeded)."""
+        raise ReconcilerError(
+            f"cannot schedule the removal of {action.path}: scheduling needs the state store"
+        )
+
+    def cancel_removal(self, action: CancelRemoval) -> None:
+        raise ReconcilerError(
+            f"cannot cancel the removal of {action.path}: scheduling needs the state store"
+        )
 
     def change_members(
         self,

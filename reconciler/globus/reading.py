@@ -4,7 +4,9 @@
 This is the whole read cost of a pass; it never grows with the number of grants
 (except identity lookups, 100 per call). A collection or group Globus refuses to show
 (403: a missing role or subscription; 404: deleted) is reported as unreadable instead of
-failing the pass, so the others still converge.
+failing the pass, so the others still converge. Each access list and group answer also
+tells Globus's clock (its HTTP ``Date``), which planning checks ``now`` against before
+any write.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import globus_sdk
@@ -23,6 +26,7 @@ from reconciler.core.live import (
     LiveMember,
     LiveRule,
     LiveState,
+    ServerClock,
     Unreadable,
 )
 from reconciler.errors import GlobusError
@@ -57,15 +61,42 @@ def parse_rule(doc: Mapping[str, Any]) -> LiveRule:
     )
 
 
+def parse_date_header(value: str | None) -> datetime | None:
+    """An HTTP ``Date`` (``Tue, 01 Dec 2026 00:11:35 GMT``) as a UTC instant; None when
+    absent or unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def read_server_clock(response: globus_sdk.GlobusHTTPResponse, source: str) -> ServerClock:
+    raw = response.headers.get("Date")
+    return ServerClock(source, parse_date_header(raw), raw)
+
+
 def fetch_collection(transfer: globus_sdk.TransferClient, collection_id: str) -> LiveCollection:
+    return fetch_collection_and_clock(transfer, collection_id)[0]
+
+
+def fetch_collection_and_clock(
+    transfer: globus_sdk.TransferClient, collection_id: str
+) -> tuple[LiveCollection, ServerClock]:
     try:
         response = transfer.endpoint_acl_list(collection_id)
     except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError) as err:
         raise translate(err, service="transfer") from err
-    return LiveCollection(collection_id, tuple(parse_rule(doc) for doc in response["DATA"]))
+    rules = tuple(parse_rule(doc) for doc in response["DATA"])
+    clock = read_server_clock(response, f"access list of collection {collection_id}")
+    return LiveCollection(collection_id, rules), clock
 
 
-def fetch_group(groups: globus_sdk.GroupsClient, group_id: str) -> LiveGroup:
+def fetch_group_and_clock(
+    groups: globus_sdk.GroupsClient, group_id: str
+) -> tuple[LiveGroup, ServerClock]:
     try:
         response = groups.get_group(group_id, include="memberships")
     except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError) as err:
@@ -83,7 +114,7 @@ def fetch_group(groups: globus_sdk.GroupsClient, group_id: str) -> LiveGroup:
         )
         for m in response.get("memberships") or ()
     )
-    return LiveGroup(group_id, members)
+    return LiveGroup(group_id, members), read_server_clock(response, f"group {group_id}")
 
 
 def fetch_live_state(clients: GlobusClients, intent: Intent) -> LiveState:
@@ -92,21 +123,24 @@ def fetch_live_state(clients: GlobusClients, intent: Intent) -> LiveState:
     it alone); any other failed read raises, since a transient fault may come back."""
     with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
         collection_futures = {
-            c.id: pool.submit(fetch_collection, clients.transfer, c.id) for c in intent.collections
+            c.id: pool.submit(fetch_collection_and_clock, clients.transfer, c.id)
+            for c in intent.collections
         }
         group_futures = {
-            g.id: pool.submit(fetch_group, clients.groups, g.id) for g in intent.groups
+            g.id: pool.submit(fetch_group_and_clock, clients.groups, g.id) for g in intent.groups
         }
         identities_future = pool.submit(fetch_identities, clients.auth, intent.lookup_refs())
-        collections, unreadable_collections = _settle(collection_futures)
-        groups, unreadable_groups = _settle(group_futures)
+        collection_reads, unreadable_collections = _settle(collection_futures)
+        group_reads, unreadable_groups = _settle(group_futures)
         identities = identities_future.result()
+    clocks = tuple(clock for _, clock in (*collection_reads.values(), *group_reads.values()))
     return LiveState(
-        collections=collections,
-        groups=groups,
+        collections={cid: found for cid, (found, _) in collection_reads.items()},
+        groups={gid: found for gid, (found, _) in group_reads.items()},
         identities=identities,
         unreadable_collections=unreadable_collections,
         unreadable_groups=unreadable_groups,
+        clocks=clocks,
     )
 
 

@@ -9,43 +9,50 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from reconciler.core.actions import (
     Action,
     AddMember,
+    CancelRemoval,
     CreateRule,
     DeleteRule,
     MakeDirectory,
     RemoveDirectory,
     RemoveMember,
+    ScheduleRemoval,
     StageData,
     UpdateRule,
 )
 from reconciler.core.intent import Intent
 from reconciler.core.lifecycle import Lifecycle, LocatedError, RuleKey
 from reconciler.core.live import LiveCollection, LiveGroup, LiveState
-from reconciler.core.plan import GuardPolicy, Plan, Problem
+from reconciler.core.plan import GuardPolicy, PendingRemoval, Plan, Problem, SpecFiles
+from reconciler.planning.clock import compute_clock_problems
 from reconciler.planning.desired import DesiredRule, RevokedRule, compute_desired
 from reconciler.planning.fingerprint import compute_fingerprint
-from reconciler.planning.guard import compute_guard
+from reconciler.planning.guard import Holding, compute_guard
 from reconciler.planning.members import compute_member_actions
 from reconciler.planning.rules import compute_rule_actions
 from reconciler.planning.unreadable import compute_unreadable_errors
 
 __all__ = ["RuleKey", "compute_plan"]
 
-# Revocations first (they also free rule slots under the 1000-rule limit), then
+# A pruned grant's directory is scheduled before its rule is deleted (the executor
+# waits for it), then revocations (they also free rule slots under the 1000-rule limit),
 # directory cleanup, then changes, directories and grants.
 _ORDER: dict[type, int] = {
-    DeleteRule: 0,
-    RemoveMember: 1,
-    RemoveDirectory: 2,
-    UpdateRule: 3,
-    MakeDirectory: 4,
-    StageData: 5,
-    CreateRule: 6,
-    AddMember: 7,
+    ScheduleRemoval: 0,
+    DeleteRule: 1,
+    RemoveMember: 2,
+    RemoveDirectory: 3,
+    CancelRemoval: 4,
+    UpdateRule: 5,
+    MakeDirectory: 6,
+    StageData: 7,
+    CreateRule: 8,
+    AddMember: 9,
 }
 
 
@@ -70,15 +77,26 @@ def compute_plan(
     now: datetime,
     guard: GuardPolicy | None = None,
     lifecycle: Lifecycle | None = None,
+    max_clock_skew: timedelta | None = None,
+    spec_files: SpecFiles | None = None,
 ) -> Plan:
     """Everything that must change for Globus to match ``intent`` at ``now``.
 
     ``lifecycle`` carries what the state store remembers (staging tasks, consumed
-    grants, directories made); without it, planning uses specs and live state alone."""
+    grants, directories made, scheduled removals); without it, planning uses specs and
+    live state alone. With ``max_clock_skew``, a ``now`` that differs from Globus's
+    clock (``live.clocks``) by more blocks the plan. With ``spec_files``, prunes while a
+    spec file that held grants has vanished trip the deletion guard."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     with _collector_paused():
-        return _compute_plan(intent, live, now=now, guard=guard, lifecycle=lifecycle)
+        plan = _compute_plan(
+            intent, live, now=now, guard=guard, lifecycle=lifecycle, spec_files=spec_files
+        )
+    if max_clock_skew is None:
+        return plan
+    clock = compute_clock_problems(now, live.clocks, limit=max_clock_skew)
+    return replace(plan, problems=(*clock, *plan.problems)) if clock else plan
 
 
 def _compute_plan(
@@ -88,6 +106,7 @@ def _compute_plan(
     now: datetime,
     guard: GuardPolicy | None,
     lifecycle: Lifecycle | None,
+    spec_files: SpecFiles | None,
 ) -> Plan:
     lifecycle = lifecycle or Lifecycle()
     desired = compute_desired(intent, live.identities, now=now, consumed=lifecycle.consumed)
@@ -95,8 +114,8 @@ def _compute_plan(
     notes: list[str] = list(desired.notes)
     actions: list[Action] = []
     errors: list[LocatedError] = [*lifecycle.errors, *compute_unreadable_errors(intent, live)]
-    managed_rules = 0
-    managed_members = 0
+    holdings: list[Holding] = []
+    pending: list[PendingRemoval] = []
     checks: list[datetime] = []
 
     wanted: dict[str, dict[RuleKey, DesiredRule]] = {c.id: {} for c in intent.collections}
@@ -128,9 +147,10 @@ def _compute_plan(
         )
         actions.extend(rule_plan.actions)
         notes.extend(rule_plan.notes)
+        pending.extend(rule_plan.pending)
         if rule_plan.next_check is not None:
             checks.append(rule_plan.next_check)
-        managed_rules += rule_plan.managed
+        holdings.append(Holding("collection", collection.id, collection.name, rule_plan.managed))
 
     for group in intent.groups:
         if group.id in live.unreadable_groups:
@@ -149,14 +169,16 @@ def _compute_plan(
         )
         actions.extend(member_plan.actions)
         errors.extend(member_plan.errors)
-        managed_members += member_plan.managed
+        holdings.append(Holding("group", group.id, group.name, member_plan.managed))
         if member_plan.note:
             notes.append(member_plan.note)
 
     actions.sort(key=lambda a: _ORDER[type(a)])
     verdict = compute_guard(
-        actions, managed=managed_rules + managed_members, policy=guard or GuardPolicy()
+        actions, holdings=holdings, policy=guard or GuardPolicy(), spec_files=spec_files
     )
+    managed_rules = sum(h.managed for h in holdings if h.kind == "collection")
+    managed_members = sum(h.managed for h in holdings if h.kind == "group")
     return Plan(
         now=now,
         actions=tuple(actions),
@@ -169,4 +191,5 @@ def _compute_plan(
         managed_members=managed_members,
         errors=tuple(errors),
         next_check=min(checks, default=None),
+        pending_removals=tuple(pending),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 def is_strictly_under(path: str, root: str) -> bool:
@@ -37,3 +37,16 @@ def format_instant(value: datetime) -> str:
     """ISO 8601 text of an instant; cached because thousands of grants usually share
     a handful of expiry instants and formatting dominated planning time."""
     return value.isoformat()
+
+
+def format_span(length: timedelta, *, units: int = 4) -> str:
+    """``7d``, ``1d12h``, ``90m``-style text of a length of time (``0s`` for none),
+    keeping the ``units`` largest units from the first that is not zero."""
+    seconds = int(length.total_seconds())
+    days, rest = divmod(abs(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
+    first = next((i for i, (n, _) in enumerate(parts) if n), len(parts))
+    text = "".join(f"{n}{unit}" for n, unit in parts[first : first + units] if n) or "0s"
+    return f"-{text}" if seconds < 0 else text

@@ -11,7 +11,6 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
 from reconciler.core.actions import (
     Action,
@@ -19,13 +18,20 @@ from reconciler.core.actions import (
     DeleteRule,
     MakeDirectory,
     Principal,
-    RemoveDirectory,
     StageData,
     UpdateRule,
 )
 from reconciler.core.intent import CollectionIntent
 from reconciler.core.lifecycle import Lifecycle, RuleKey, Staging
 from reconciler.core.live import LiveCollection, LiveRule
+from reconciler.core.plan import PendingRemoval
+from reconciler.planning.cleanup import (
+    Cleanup,
+    compute_absent_rule_cleanups,
+    compute_cleanup_actions,
+    compute_unclaimed_made_directories,
+    merge_cleanup,
+)
 from reconciler.planning.desired import DesiredRule, RevokedRule
 from reconciler.planning.paths import (
     ancestors_between,
@@ -46,6 +52,8 @@ class RulePlan:
     managed: int
     notes: tuple[str, ...] = ()
     next_check: datetime | None = None
+    pending: tuple[PendingRemoval, ...] = ()
+    """Pruned grants' directories still waiting out their grace period."""
 
 
 def owned_rules(collection: CollectionIntent, live: LiveCollection) -> tuple[LiveRule, ...]:
@@ -61,12 +69,6 @@ def same_instant(a: datetime | None, b: datetime | None) -> bool:
     if a is None or b is None:
         return a is b
     return a == b or int(a.timestamp()) == int(b.timestamp())
-
-
-class _Cleanup(NamedTuple):
-    pruned: bool
-    reason: str
-    principal: Principal | None
 
 
 @dataclass
@@ -98,7 +100,7 @@ def compute_rule_actions(
     sorted_out = _sort_out_wanted(collection, live_by_key, wanted, lifecycle=lifecycle, now=now)
 
     deletes: list[DeleteRule] = []
-    cleaned: dict[str, _Cleanup] = {}
+    cleaned: dict[str, Cleanup] = {}
     uncleaned: list[str] = []
     for key, current in live_by_key.items():
         if key in wanted or current.id is None:
@@ -107,27 +109,34 @@ def compute_rule_actions(
         delete = _delete(collection, current, gone)
         deletes.append(delete)
         if gone.grant.cleanup if gone else collection.cleanup:
-            cleaned[current.path] = _Cleanup(
-                gone is None, "cleanup of the revoked rule's directory", delete.principal
+            reason = (
+                "cleanup of the revoked rule's directory"
+                if gone
+                else "cleanup of the pruned rule's directory"
             )
+            merge_cleanup(cleaned, current.path, Cleanup(gone is None, reason, delete.principal))
         else:
             uncleaned.append(current.path)
     deletes.sort(key=lambda d: (d.path, d.principal.id))
-    cleaned.update(_absent_rule_cleanups(collection, live_by_key, revoked, lifecycle))
-    for path, cleanup in _unclaimed_made_directories(
+    for path, cleanup in compute_absent_rule_cleanups(
+        collection, live_by_key, revoked, lifecycle
+    ).items():
+        merge_cleanup(cleaned, path, cleanup)
+    for path, cleanup in compute_unclaimed_made_directories(
         collection, wanted, revoked, lifecycle
     ).items():
         cleaned.setdefault(path, cleanup)
 
-    actions: list[Action] = [*deletes, *sorted_out.updates]
-    for cid, path in lifecycle.removing_directories:
-        if cid == collection.id:
-            cleaned.pop(path, None)  # its delete task is already on the way
-    if cleaned:
-        # Kept: what grants in force use, and what revoked grants asked to keep (a
-        # recursive delete of a parent would take it along).
-        kept_paths = [rule.path for rule in wanted.values()] + uncleaned
-        actions.extend(_directory_removals(collection, cleaned, kept_paths))
+    # Kept: what grants in force use, and what revoked grants asked to keep (a
+    # recursive delete of a parent would take it along).
+    cleanup_plan = compute_cleanup_actions(
+        collection,
+        cleaned,
+        kept_paths=[rule.path for rule in wanted.values()] + uncleaned,
+        lifecycle=lifecycle,
+        now=now,
+    )
+    actions: list[Action] = [*deletes, *sorted_out.updates, *cleanup_plan.actions]
     made = {
         path
         for cid, path in lifecycle.made_directories
@@ -137,11 +146,15 @@ def compute_rule_actions(
     actions.extend(_directories_for(collection, new_directories, live.rules, made))
     actions.extend(_stage(collection, rule) for rule in sorted_out.to_stage)
     actions.extend(_create(collection, rule) for rule in sorted_out.to_create)
+    checks = sorted_out.checks
+    if cleanup_plan.next_check is not None:
+        checks.append(cleanup_plan.next_check)
     return RulePlan(
         tuple(actions),
         managed=len(owned),
-        notes=tuple(sorted_out.notes),
-        next_check=min(sorted_out.checks, default=None),
+        notes=(*sorted_out.notes, *cleanup_plan.notes),
+        next_check=min(checks, default=None),
+        pending=tuple(cleanup_plan.pending),
     )
 
 
@@ -226,48 +239,6 @@ def compute_staging_step(rule: DesiredRule, staging: Staging | None, now: dateti
             f"attempt {staging.attempts + 1} after {format_instant(staging.next_attempt)}"
         )
     return "stage"
-
-
-def _absent_rule_cleanups(
-    collection: CollectionIntent,
-    live_by_key: Mapping[RuleKey, LiveRule],
-    revoked: Mapping[RuleKey, RevokedRule],
-    lifecycle: Lifecycle,
-) -> dict[str, _Cleanup]:
-    """Directories the reconciler made for grants now revoked whose rule is already
-    gone (Globus may drop a rule at its expiry): still cleaned up, from the store."""
-    out: dict[str, _Cleanup] = {}
-    for key, gone in revoked.items():
-        if key in live_by_key or not gone.grant.cleanup:
-            continue
-        if (collection.id, gone.path) in lifecycle.cleanable_directories:
-            out[gone.path] = _Cleanup(
-                False,
-                "cleanup of the revoked grant's directory (rule already gone)",
-                gone.principal,
-            )
-    return out
-
-
-def _unclaimed_made_directories(
-    collection: CollectionIntent,
-    wanted: Mapping[RuleKey, DesiredRule],
-    revoked: Mapping[RuleKey, RevokedRule],
-    lifecycle: Lifecycle,
-) -> dict[str, _Cleanup]:
-    """Grant directories the reconciler made that no grant in the specs claims any more
-    (neither in force nor revoked): a run that stopped between deleting a rule and
-    removing its directory, or between making a directory and creating its rule, left
-    them behind. Cleaned up when the collection's cleanup applies (there is no grant to
-    say otherwise), like the directory of a pruned rule."""
-    if not collection.cleanup:
-        return {}
-    claimed = {rule.path for rule in wanted.values()} | {gone.path for gone in revoked.values()}
-    return {
-        path: _Cleanup(True, "cleanup of a directory made for a grant no spec lists any more", None)
-        for collection_id, path in lifecycle.cleanable_directories
-        if collection_id == collection.id and path not in claimed
-    }
 
 
 def _stage(collection: CollectionIntent, rule: DesiredRule) -> StageData:
@@ -389,27 +360,4 @@ def _directories_for(
             grant_directory=needed[path] == path,
         )
         for path in ordered
-    ]
-
-
-def _directory_removals(
-    collection: CollectionIntent,
-    cleaned: Mapping[str, _Cleanup],
-    kept_paths: list[str],
-) -> list[RemoveDirectory]:
-    """A revoked rule's own directory goes, unless a rule that stays uses it or
-    something below it; never the root, never outside it."""
-    # A directory is in use when it is a kept path or an ancestor of one.
-    in_use = {ancestor for kept in kept_paths for ancestor in self_and_ancestors(kept)}
-    return [
-        RemoveDirectory(
-            collection=collection.name,
-            collection_id=collection.id,
-            path=path,
-            reason=cleaned[path].reason,
-            pruned=cleaned[path].pruned,
-            principal=cleaned[path].principal,
-        )
-        for path in sorted(cleaned)
-        if is_strictly_under(path, collection.root) and path not in in_use
     ]

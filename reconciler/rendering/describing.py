@@ -7,16 +7,20 @@ from datetime import UTC, datetime
 from reconciler.core.actions import (
     Action,
     AddMember,
+    CancelRemoval,
     CreateRule,
     DeleteRule,
     MakeDirectory,
     RemoveDirectory,
     RemoveMember,
+    ScheduleRemoval,
     StageData,
     UpdateRule,
 )
 
 SYMBOL: dict[str, str] = {
+    "schedule_removal": "~",
+    "cancel_removal": "~",
     "make_directory": "+",
     "stage_data": "+",
     "create_rule": "+",
@@ -28,6 +32,8 @@ SYMBOL: dict[str, str] = {
 }
 
 TITLE: dict[str, str] = {
+    "schedule_removal": "schedule removal",
+    "cancel_removal": "cancel removal",
     "make_directory": "make directory",
     "stage_data": "stage data",
     "create_rule": "create rule",
@@ -61,10 +67,18 @@ def time_left(until: datetime | None, now: datetime) -> str:
     return f"{minutes}m {rest % 60}s"
 
 
+def _of(action: ScheduleRemoval | CancelRemoval) -> str:
+    return f" for {action.principal}" if action.principal is not None else ""
+
+
 def describe(action: Action) -> str:
     """What the action does, without its reason."""
     if isinstance(action, MakeDirectory | RemoveDirectory):
         return f"{action.collection}:{action.path}"
+    if isinstance(action, ScheduleRemoval):
+        return f"{action.collection}:{action.path} at {format_time(action.due)}{_of(action)}"
+    if isinstance(action, CancelRemoval):
+        return f"{action.collection}:{action.path} (was due {format_time(action.due)}){_of(action)}"
     if isinstance(action, StageData):
         return (
             f"{action.collection}:{action.path} from "

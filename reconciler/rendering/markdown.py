@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reconciler.core.plan import Plan
 from reconciler.rendering.describing import SYMBOL, TITLE, describe
-from reconciler.rendering.text import render_summary
+from reconciler.rendering.text import describe_pending, render_summary
 
 MAX_ROWS = 200  # GitHub comments are limited to 65536 characters
 
@@ -35,6 +35,13 @@ def render_plan_markdown(plan: Plan) -> str:
             )
         if len(plan.actions) > MAX_ROWS:
             lines.append(f"\n… and {len(plan.actions) - MAX_ROWS} more (see `--output json`).")
+        lines.append("")
+    if plan.pending_removals:
+        lines.append(
+            f"**{len(plan.pending_removals)} directory removal(s) scheduled** (pruned grants):"
+        )
+        lines.append("")
+        lines += [f"- {_cell(describe_pending(p, plan))}" for p in plan.pending_removals]
         lines.append("")
     if plan.notes:
         lines.append("<details><summary>Notes</summary>\n")

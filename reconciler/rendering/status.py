@@ -1,4 +1,5 @@
-"""``reconciler status``: managed rules and listed memberships with their time left."""
+"""``reconciler status``: managed rules, pruned grants' directories waiting out their
+grace period, and listed memberships, each with its time left."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from reconciler.rendering.text import Style, plain
 
 @dataclass(frozen=True, slots=True)
 class StatusRow:
-    kind: str  # "rule" or "membership"
+    kind: str  # "rule", "directory" (a scheduled removal) or "membership"
     where: str  # collection:path or group
     principal: str
     permissions: str
@@ -53,6 +54,18 @@ def compute_status_rows(intent: Intent, live: LiveState, plan: Plan) -> list[Sta
                     state,
                 )
             )
+    for pending in plan.pending_removals:
+        rows.append(
+            StatusRow(
+                "directory",
+                f"{pending.collection}:{pending.path}",
+                str(pending.principal) if pending.principal is not None else "",
+                "",
+                format_time(pending.due),
+                time_left(pending.due, plan.now),
+                "pruned: removal scheduled (restore its grant to keep it)",
+            )
+        )
     for membership in intent.memberships:
         identity = live.identities.get(membership.identity)
         identity_id = identity.id if identity else membership.identity

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from reconciler.core.plan import Plan
+from reconciler.core.plan import PendingRemoval, Plan
 from reconciler.executing import ApplyResult
-from reconciler.rendering.describing import SYMBOL, TITLE, describe
+from reconciler.rendering.describing import SYMBOL, TITLE, describe, format_time, time_left
 
 Style = Callable[[str, str], str]
 """(text, color) -> text; the CLI passes click.style on a terminal, identity otherwise."""
 
 COLOR = {"+": "green", "~": "yellow", "-": "red"}
+
+
+def describe_pending(pending: PendingRemoval, plan: Plan) -> str:
+    """A waiting removal of a pruned grant's directory, and when it will happen."""
+    whose = f" (was {pending.principal})" if pending.principal is not None else ""
+    return (
+        f"{pending.collection}:{pending.path}{whose} is removed at {format_time(pending.due)} "
+        f"({time_left(pending.due, plan.now)} left) unless a spec asks for it again"
+    )
 
 
 def plain(text: str, _color: str) -> str:
@@ -33,6 +42,8 @@ def render_plan_text(plan: Plan, *, style: Style = plain) -> str:
         lines.append(style(f"      because {action.reason}", "bright_black"))
     for note in plan.notes:
         lines.append(style(f"note: {note}", "cyan"))
+    for pending in plan.pending_removals:
+        lines.append(style(f"scheduled: {describe_pending(pending, plan)}", "cyan"))
     lines.append(render_summary(plan))
     return "\n".join(lines)
 

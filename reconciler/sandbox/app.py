@@ -2,9 +2,10 @@
 
 It decides everything the HTTP layer should not: the loopback and same-origin rules
 for the control plane (``control_guard``), injected faults, routing, bearer-token
-checks, the per-request transaction with ``settle`` first, Globus-shaped errors, and
-the request log. ``server.py`` only moves bytes. Handlers never see HTTP objects, so
-this module is the sandbox's whole behaviour at its edge.
+checks, the per-request transaction with ``settle`` first, Globus-shaped errors, the
+request log, and the ``Date`` header, which tells the sandbox's own (possibly moved)
+clock as Globus's tells its own. ``server.py`` only moves bytes. Handlers never see HTTP
+objects, so this module is the sandbox's whole behaviour at its edge.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import sqlite3
 import string
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from email.utils import formatdate
 from pathlib import Path
 
 from reconciler.sandbox import (
@@ -133,7 +135,7 @@ class SandboxApp:
                 return Outcome(
                     error_response(err, request_id=_request_id(), resource=incoming.path)
                 )
-            response, _ = self._dispatch(incoming)
+            response, _, _ = self._dispatch(incoming)
             return Outcome(response)
 
         fault = self.services.faults.pick(incoming.method, incoming.path)
@@ -152,10 +154,11 @@ class SandboxApp:
                 fault.message or f"Injected fault {fault.id}",
                 headers=headers,
             )
-            outcome = Outcome(error_response(err, request_id=_request_id(), resource=incoming.path))
+            response = error_response(err, request_id=_request_id(), resource=incoming.path)
+            outcome = Outcome(self._dated(response, None))
         else:
-            response, caller = self._dispatch(incoming)
-            outcome = Outcome(response)
+            response, caller, when = self._dispatch(incoming)
+            outcome = Outcome(self._dated(response, when))
         self.services.request_log.append(
             {
                 # Milliseconds: benchmarks measure how late an expiry was revoked.
@@ -172,9 +175,21 @@ class SandboxApp:
         )
         return outcome
 
-    def _dispatch(self, incoming: Incoming) -> tuple[Response, str | None]:
+    def _dated(self, response: Response, when: float | None) -> Response:
+        """``response`` with a ``Date`` header on sandbox time (``when``, else read now)."""
+        if when is None:
+            with self.store.transaction() as conn:
+                when = clock.now(conn)
+        return replace(
+            response, headers={**response.headers, "Date": formatdate(when, usegmt=True)}
+        )
+
+    def _dispatch(self, incoming: Incoming) -> tuple[Response, str | None, float | None]:
+        """The response, the caller's identity id (once authenticated) and the sandbox
+        time the request was handled at (None when it failed before reading it)."""
         request_id = _request_id()
         caller_id: str | None = None
+        now: float | None = None
         try:
             matched = self.router.match(incoming.method, incoming.path)
             if matched is None:
@@ -208,17 +223,20 @@ class SandboxApp:
                     services=self.services,
                 )
                 response = route.handler(request)
-            return response, caller_id
+            return response, caller_id, now
         except ApiError as err:
-            return error_response(err, request_id=request_id, resource=incoming.path), caller_id
+            response = error_response(err, request_id=request_id, resource=incoming.path)
+            return response, caller_id, now
         except Exception:
             log.exception("sandbox_internal_error", extra={"path": incoming.path})
             internal = ApiError(
                 500, "InternalError", "The sandbox failed on this request; see its log"
             )
-            return error_response(
-                internal, request_id=request_id, resource=incoming.path
-            ), caller_id
+            return (
+                error_response(internal, request_id=request_id, resource=incoming.path),
+                caller_id,
+                now,
+            )
 
     def _meter(self, conn: sqlite3.Connection, identity_id: str) -> None:
         limit = settings.load(conn).transfer_rate_limit

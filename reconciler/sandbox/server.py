@@ -74,6 +74,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request stderr line; the request log records every call."""
 
+    _date: str | None = None
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` ``send_response`` sends: the app's (sandbox time, which the
+        control plane can move) rather than this host's."""
+        return self._date or super().date_time_string(timestamp)
+
     def _handle(self) -> None:
         split = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
@@ -94,11 +101,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         response = outcome.response
         payload = encode(response)
+        self._date = response.headers.get("Date")
         self.send_response(response.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         for key, value in response.headers.items():
-            self.send_header(key, value)
+            if key != "Date":  # already sent by send_response
+                self.send_header(key, value)
         self.end_headers()
         self.wfile.write(payload)
 

@@ -171,6 +171,15 @@ def _check_duration(text: str) -> str:
     return text.strip()
 
 
+def _check_grace(text: str) -> str:
+    if re.fullmatch(r"\s*0+\s*[mhdw]\s*", text):
+        raise SpecValueError(
+            f"`{text}` is no grace at all: a pruned grant's data would be deleted at once",
+            hint="the shortest grace is `1m`; the default is `7d`",
+        )
+    return _check_duration(text)
+
+
 def _parse_expiry_value(value: Any) -> datetime:
     if not isinstance(value, str):
         raise SpecValueError(
@@ -234,6 +243,15 @@ Duration = Annotated[
     AfterValidator(_check_duration),
     _schema(
         "A length of time: a whole number and a unit m (minutes), h, d or w, e.g. `30d`.",
+        pattern=DURATION_PATTERN,
+    ),
+]
+Grace = Annotated[
+    str,
+    AfterValidator(_check_grace),
+    _schema(
+        "How long a pruned grant's directory is kept: a whole number and a unit m (minutes), "
+        "h, d or w, e.g. `7d`.",
         pattern=DURATION_PATTERN,
     ),
 ]

@@ -20,6 +20,7 @@ from reconciler.core.intent import (
 )
 from reconciler.spec.indexing import Index
 from reconciler.spec.models import Collection, Distribution, Grant, Group, Membership
+from reconciler.spec.timeparse import parse_duration
 from reconciler.spec.validating import Entry, grants_of
 
 
@@ -51,6 +52,7 @@ def lower_collection(entry: Entry[Collection]) -> CollectionIntent:
         root=model.root,
         cleanup=model.policy.cleanup,
         origin=entry.where.key(),
+        prune_grace=parse_duration(model.policy.prune_grace),
     )
 
 

@@ -19,6 +19,7 @@ from reconciler.spec.fields import (
     Duration,
     Email,
     Expiry,
+    Grace,
     IdentityRef,
     LocalName,
     Notify,
@@ -50,6 +51,11 @@ class Policy(SpecModel):
     """Whether grants to `all_authenticated_users` or `anonymous` are allowed."""
     cleanup: bool = False
     """Whether a revoked grant's directory is deleted (a grant's `cleanup` overrides it)."""
+    prune_grace: Grace = "7d"
+    """With `cleanup`, how long the directory of a grant no spec asks for any more (a
+    deleted grant, or a deleted or renamed spec file) is kept after its rule is removed,
+    so restoring the grant in time brings its data back. Expired and downloaded grants'
+    directories are removed at once."""
 
 
 class Collection(SpecModel):

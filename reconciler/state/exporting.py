@@ -40,6 +40,8 @@ EXPORTED_TABLES: tuple[ExportedTable, ...] = (
     ExportedTable("download_tasks", "task_id"),
     ExportedTable("watermarks", "collection_id", ("checked_until",)),
     ExportedTable("member_refusals", "group_id, identity_id", ("at",)),
+    ExportedTable("scheduled_removals", "collection_id, path", ("due", "at")),
+    ExportedTable("spec_inventory", "file", ("at",)),
     ExportedTable("journal", "seq", ("at",), generated=("seq",)),
 )
 _BY_NAME = {t.name: t for t in EXPORTED_TABLES}

@@ -4,14 +4,17 @@ never submit two tasks for one staging), each write is one serialized transactio
 and ``history`` filters run in SQL.
 
 ``open_store`` opens the store ``--state-db`` names and brings its schema up to date
-(numbered migrations, under a lock). Losing the store is safe: everything still
+(numbered migrations, under a lock). Two tables serve the safety of deletions
+(migration 0003): ``scheduled_removals`` (pruned grants' directories waiting out their
+grace period) and ``spec_inventory`` (the spec files of the last successful pass, for
+the deletion guard). Losing the store is safe: everything still
 converges from specs and live state; what is at risk is bounded by each grant's expiry
 (docs/lifecycle.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from reconciler.core.lifecycle import (
     Lifecycle,
     MemberRefusal,
     RuleKey,
+    ScheduledRemoval,
     Staging,
     StagingStatus,
 )
@@ -117,6 +121,8 @@ class SqlStateStore:
                 )
                 for r in read("SELECT group_id, identity_id, detail, at FROM member_refusals")
             },
+            durable=True,
+            scheduled_removals=self.scheduled_removals(),
         )
 
     # --- group memberships ---------------------------------------------------------
@@ -372,8 +378,88 @@ class SqlStateStore:
                     f"DELETE FROM {table} WHERE collection_id = ? AND path = ?",
                     (collection_id, path),
                 )
+            if succeeded:
+                # The recursive delete also took every directory below that was waiting
+                # (paths are matched in Python: LIKE's case rules differ between backends).
+                waiting = w.query(
+                    "SELECT path FROM scheduled_removals WHERE collection_id = ?",
+                    (collection_id,),
+                )
+                gone = [
+                    (collection_id, str(r["path"]))
+                    for r in waiting
+                    if str(r["path"]).startswith(path)
+                ]
+                if gone:
+                    w.executemany(
+                        "DELETE FROM scheduled_removals WHERE collection_id = ? AND path = ?",
+                        gone,
+                    )
 
         self.backend.write(finish)
+
+    # --- scheduled removals (pruned grants' directories) ----------------------------
+    def schedule_removal(self, entry: ScheduledRemoval, *, now: datetime) -> None:
+        """Remember that ``entry.path`` is to be removed at ``entry.due``. An existing
+        schedule for the path is kept as it is: its date is never moved."""
+        self.backend.write(
+            lambda w: w.execute(
+                "INSERT INTO scheduled_removals (collection_id, path, principal_type,"
+                " principal_id, principal_label, due, at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (
+                    entry.collection_id,
+                    entry.path,
+                    entry.principal_type,
+                    entry.principal_id,
+                    entry.principal_label,
+                    entry.due,
+                    now,
+                ),
+            )
+        )
+
+    def cancel_removal(self, collection_id: str, path: str) -> None:
+        self.backend.write(
+            lambda w: w.execute(
+                "DELETE FROM scheduled_removals WHERE collection_id = ? AND path = ?",
+                (collection_id, path),
+            )
+        )
+
+    def scheduled_removals(self) -> dict[tuple[str, str], ScheduledRemoval]:
+        rows = self.backend.read(
+            "SELECT collection_id, path, principal_type, principal_id, principal_label, due"
+            " FROM scheduled_removals ORDER BY collection_id, path"
+        )
+        return {
+            (str(r["collection_id"]), str(r["path"])): ScheduledRemoval(
+                collection_id=str(r["collection_id"]),
+                path=str(r["path"]),
+                due=_required_time(r["due"]),
+                principal_type=str(r["principal_type"]),
+                principal_id=str(r["principal_id"]),
+                principal_label=str(r["principal_label"]),
+            )
+            for r in rows
+        }
+
+    # --- spec inventory (the deletion guard) ---------------------------------------
+    def load_spec_inventory(self) -> dict[str, int]:
+        """Spec files of the last successful pass -> grants and memberships they held."""
+        rows = self.backend.read("SELECT file, held FROM spec_inventory ORDER BY file")
+        return {str(r["file"]): int(r["held"]) for r in rows}
+
+    def record_spec_inventory(self, files: Mapping[str, int], *, now: datetime) -> None:
+        """Replace the inventory with the files of a successful pass."""
+        rows = [(name, held, now) for name, held in sorted(files.items())]
+
+        def replace_all(w: Writer) -> None:
+            w.execute("DELETE FROM spec_inventory")
+            if rows:
+                w.executemany("INSERT INTO spec_inventory (file, held, at) VALUES (?, ?, ?)", rows)
+
+        self.backend.write(replace_all)
 
     # --- journal -------------------------------------------------------------------
     def append_journal(self, entry: JournalEntry) -> None:

@@ -8,8 +8,10 @@ the client after it has carried them out (the response is lost, the change is ma
 
 It must converge in a bounded number of passes with: every wanted rule exactly once
 (creations counted against rules), no rule the specs want ever deleted, no directory a
-wanted grant uses ever removed, the removed grants' rules and directories gone, and an
-empty plan once the faults stop.
+wanted grant uses ever removed, the removed grants' rules gone and the revoked grants'
+directories too, the removed (pruned) grants' directories kept and scheduled for the end
+of the prune grace, and an empty plan once the faults stop. A pass once the grace is
+over then removes those directories.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import re
 from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +141,19 @@ def run_passes(intent: Any, store_path: Path, now: datetime, *, limit: int) -> P
     return passes
 
 
+def assert_kept_and_scheduled(
+    pruned: set[str], view: Any, passes: Passes, store_path: Path, *, label: str
+) -> None:
+    """Pruned grants (removed from the specs) lose their rules now; their directories
+    stay, scheduled for the end of the grace period, and no pass removed one."""
+    assert pruned, label
+    assert set(passes.removed_paths) & pruned == set(), label
+    assert pruned <= view.directories, label
+    with closing(open_store(store_path)) as store:
+        scheduled = {path for _, path in store.load_lifecycle().scheduled_removals}
+    assert scheduled == pruned, label
+
+
 def describe_requests(entries: list[dict[str, Any]]) -> str:
     faulted = Counter(str(e["status"]) for e in entries if e["fault"] is not None)
     answers = Counter(
@@ -206,10 +221,12 @@ def test_random_faults_converge_without_duplicates_or_losses(
     ]
     assert [kept[i] for i in deleted if i in kept] == [], rng.label
     assert set(passes.removed_paths) & {key[2] for key in wanted} == set(), rng.label
+    pruned = {g.path for g in edit.before.grants if g.index in edit.removed}
     sandbox.control.advance_clock(60)  # let the cleanup tasks finish on sandbox time
     after = read_world(sandbox.control.dump())
     gone = edit.before.paths() - {key[2] for key in wanted}
-    assert compute_problems(after, target, now=now, gone_paths=gone) == [], rng.label
+    assert compute_problems(after, target, now=now, gone_paths=gone - pruned) == [], rng.label
+    assert_kept_and_scheduled(pruned, after, passes, store_path, label=rng.label)
     assert {key: after.rule_ids()[key][0] for key in wanted if key in baseline_ids} == {
         key: baseline_ids[key] for key in wanted if key in baseline_ids
     }
@@ -227,4 +244,11 @@ def test_random_faults_converge_without_duplicates_or_losses(
     with fast_clients() as clients, closing(open_store(store_path)) as store:
         plan, _ = fetch_plan(clients, intent, now=now, store=store)
     assert [a.kind for a in plan.actions] == [], rng.label
+
+    # Once the grace period is over, the pruned grants' directories go too.
+    over = now + timedelta(days=7, seconds=1)
+    converge_once(specs, store_path, over)
+    sandbox.control.advance_clock(60)
+    final = read_world(sandbox.control.dump())
+    assert compute_problems(final, target, now=over, gone_paths=gone) == [], rng.label
     secret_scan.add("SDK and reconciler log records", caplog.text)

@@ -21,7 +21,8 @@ import stat
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +30,16 @@ import pytest
 from globus_sdk.token_storage import TokenStorageData
 
 from reconciler.core.actions import (
+    CancelRemoval,
     CreateRule,
     DeleteRule,
     MakeDirectory,
     RemoveDirectory,
+    ScheduleRemoval,
     StageData,
     UpdateRule,
 )
-from reconciler.core.lifecycle import Lifecycle
+from reconciler.core.lifecycle import Lifecycle, ScheduledRemoval
 from reconciler.credentials import SANDBOX_CLIENT_ID, ClientCredentials
 from reconciler.daemon.triggers import SIGHUP
 from reconciler.executing import CreateResult
@@ -65,26 +68,36 @@ def kinds_and_paths(actions: Sequence[object]) -> list[tuple[str, str]]:
 
 
 def test_a_made_directory_no_spec_claims_is_cleaned_up() -> None:
-    made = Lifecycle(made_directories=frozenset({(COLL, GONE), (COLL, MINE)}))
+    """Cleaned up like a pruned rule's directory: scheduled first, removed once the
+    collection's prune grace (7 days) is over (issue 11: deleting data is never urgent)."""
+    made = Lifecycle(made_directories=frozenset({(COLL, GONE), (COLL, MINE)}), durable=True)
     plan = compute_plan(intent((grant(),)), live(), now=NOW, lifecycle=made)
-    assert kinds_and_paths(plan.actions) == [("remove_directory", GONE), ("create_rule", MINE)]
-    removal = plan.actions[0]
+    assert kinds_and_paths(plan.actions) == [("schedule_removal", GONE), ("create_rule", MINE)]
+    schedule = plan.actions[0]
+    assert isinstance(schedule, ScheduleRemoval)
+    assert schedule.due == NOW + timedelta(days=7)
+    due = replace(
+        made, scheduled_removals={(COLL, GONE): ScheduledRemoval(COLL, GONE, schedule.due)}
+    )
+    later = compute_plan(intent((grant(),)), live(), now=schedule.due, lifecycle=due)
+    assert kinds_and_paths(later.actions) == [("remove_directory", GONE), ("create_rule", MINE)]
+    removal = later.actions[0]
     assert isinstance(removal, RemoveDirectory)
     assert removal.pruned
     # Not when the collection keeps revoked directories, nor for a revoked grant that
     # keeps its own.
     kept = compute_plan(intent((grant(),), cleanup=False), live(), now=NOW, lifecycle=made)
-    assert "remove_directory" not in [a.kind for a in kept.actions]
+    assert "schedule_removal" not in [a.kind for a in kept.actions]
     keeps = grant(path=GONE, days=-1, cleanup=False)
     revoked = compute_plan(intent((grant(), keeps)), live(), now=NOW, lifecycle=made)
-    assert "remove_directory" not in [a.kind for a in revoked.actions]
+    assert "schedule_removal" not in [a.kind for a in revoked.actions]
 
 
 def test_a_pending_directory_is_cleaned_up_but_never_assumed_to_exist() -> None:
-    pending = Lifecycle(pending_directories=frozenset({(COLL, GONE), (COLL, MINE)}))
+    pending = Lifecycle(pending_directories=frozenset({(COLL, GONE), (COLL, MINE)}), durable=True)
     plan = compute_plan(intent((grant(),)), live(), now=NOW, lifecycle=pending)
     assert kinds_and_paths(plan.actions) == [
-        ("remove_directory", GONE),
+        ("schedule_removal", GONE),
         ("make_directory", MINE),  # the mkdir may never have reached Globus
         ("create_rule", MINE),
     ]
@@ -125,6 +138,12 @@ class DyingPort:
         remove: Sequence[str],
         approve: Sequence[str] = (),
     ) -> Mapping[str, str | None]:
+        raise NotImplementedError
+
+    def schedule_removal(self, action: ScheduleRemoval) -> None:
+        raise NotImplementedError
+
+    def cancel_removal(self, action: CancelRemoval) -> None:
         raise NotImplementedError
 
     def new_submission_id(self) -> str:

@@ -4,10 +4,13 @@ Exists adoption and partial failure, through the same functions the CLI and daem
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from reconciler.core.plan import GuardPolicy
 from reconciler.reconciling import apply_plan, fetch_plan
+from reconciler.state import StateStore, open_store
 from tests.integration.engine.conftest import COLLECTION, GROUP, World, groups_yaml
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -23,21 +26,27 @@ def users_yaml(
     )
 
 
-def converge(world: World, *, now: datetime = NOW, guard: GuardPolicy | None = None) -> object:
+def converge(
+    world: World,
+    *,
+    now: datetime = NOW,
+    guard: GuardPolicy | None = None,
+    store: StateStore | None = None,
+) -> object:
     """One pass: plan and apply; returns the apply result."""
     clients = world.clients()
     try:
-        plan, _live = fetch_plan(clients, world.intent(now), now=now, guard=guard)
+        plan, _live = fetch_plan(clients, world.intent(now), now=now, guard=guard, store=store)
         assert not plan.blocked, [str(p) for p in plan.problems] + [plan.guard.explanation]
-        return apply_plan(clients, plan)
+        return apply_plan(clients, plan, store=store)
     finally:
         clients.close()
 
 
-def pending(world: World, *, now: datetime = NOW) -> list[str]:
+def pending(world: World, *, now: datetime = NOW, store: StateStore | None = None) -> list[str]:
     clients = world.clients()
     try:
-        plan, _live = fetch_plan(clients, world.intent(now), now=now)
+        plan, _live = fetch_plan(clients, world.intent(now), now=now, store=store)
         return [a.kind for a in plan.actions]
     finally:
         clients.close()
@@ -121,19 +130,32 @@ def test_additive_group_leaves_unlisted_members_alone(
     assert pending(world) == []
 
 
-def test_removing_a_grant_prunes_its_rule_and_directory(
-    world: World, seeded: Callable[[], None]
+def test_removing_a_grant_prunes_its_rule_now_and_its_directory_after_the_grace(
+    world: World, seeded: Callable[[], None], tmp_path: Path
 ) -> None:
+    """The rule goes at once; the directory is scheduled (state store) and removed only
+    once the collection's policy.prune_grace (7 days by default) has passed."""
     world.write("users.yaml", users_yaml(["alice@example.org", "bob@example.org"]))
     seeded()
-    assert converge(world).ok  # type: ignore[attr-defined]
-    bob = world.identity("bob@example.org")
-    world.write("users.yaml", users_yaml(["alice@example.org"]))
-    assert converge(world).ok  # type: ignore[attr-defined]
-    assert f"/disthome/{bob}/" not in {r["path"] for r in world.rules()}
-    world.control.advance_clock(30)
-    assert f"/disthome/{bob}/" not in world.directories()
-    assert len(world.rules()) == 1
+    with closing(open_store(tmp_path / "state.db")) as store:
+        assert converge(world, store=store).ok  # type: ignore[attr-defined]
+        bob = world.identity("bob@example.org")
+        world.write("users.yaml", users_yaml(["alice@example.org"]))
+        assert converge(world, store=store).ok  # type: ignore[attr-defined]
+        assert f"/disthome/{bob}/" not in {r["path"] for r in world.rules()}
+        world.control.advance_clock(30)
+        assert f"/disthome/{bob}/" in world.directories()
+        (scheduled,) = store.load_lifecycle().scheduled_removals.values()
+        assert (scheduled.path, scheduled.due) == (f"/disthome/{bob}/", NOW + timedelta(days=7))
+        assert pending(world, store=store) == []
+        assert pending(world, now=scheduled.due - timedelta(seconds=1), store=store) == []
+
+        assert converge(world, now=scheduled.due, store=store).ok  # type: ignore[attr-defined]
+        world.control.advance_clock(30)
+        assert f"/disthome/{bob}/" not in world.directories()
+        assert len(world.rules()) == 1
+        assert pending(world, now=scheduled.due, store=store) == []
+        assert store.load_lifecycle().scheduled_removals == {}
 
 
 def test_deleting_a_large_spec_file_trips_the_guard(
@@ -152,11 +174,17 @@ def test_deleting_a_large_spec_file_trips_the_guard(
     assert "prune 12" in refused.output
     assert len(world.rules()) == 12
 
+    assert "--max-deletion-fraction 0.5" in refused.output  # the limit that tripped
+    assert "none of the managed objects it had" in refused.output
+
+    directories = world.directories()
     allowed = world.cli(
         "apply", "--sandbox", "--auto-approve", "--allow-mass-deletion", str(world.specs)
     )
     assert allowed.exit_code == 0, allowed.output
     assert world.rules() == []
+    world.control.advance_clock(30)
+    assert world.directories() == directories  # kept for the prune grace (7 days)
 
 
 def test_exists_on_create_adopts_the_rule_and_fixes_its_terms(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.core.lifecycle import ScheduledRemoval
 from reconciler.state import JournalEntry, JournalQuery, SqlStateStore, StateStoreError, open_store
 from reconciler.state.exporting import ExportFormatError, apply_import, render_export
 from reconciler.state.migrating import latest_version, load_migrations
@@ -35,6 +36,10 @@ def fill(store: SqlStateStore) -> None:
     store.reserve_directory(C, "/disthome/bob/", now=NOW)
     store.record_removal(C, ["/disthome/carol/"], "delete-1", now=NOW)
     store.record_member_refusal("group-1", "dan-id", "opted out", now=NOW)
+    store.schedule_removal(
+        ScheduledRemoval(C, "/disthome/erin/", NOW, "identity", "erin-id", "erin"), now=NOW
+    )
+    store.record_spec_inventory({"tutorial.yaml": 3}, now=NOW)
     for minute in range(3):
         store.append_journal(
             JournalEntry(NOW.replace(minute=minute), "create_rule", "petrel:/x/", "alice", "r")
@@ -49,6 +54,7 @@ def snapshot(store: SqlStateStore) -> tuple[object, ...]:
         store.seen_download_task("task-1"),
         store.download_watermark(C),
         store.pending_removals(),
+        store.load_spec_inventory(),
         store.read_journal(JournalQuery()),
     )
 

@@ -1,6 +1,6 @@
 """The state store's behaviour, the same on SQLite and PostgreSQL (each test runs on
 both): staging reservations, consumption, downloads and watermarks, the directory
-inventory, removals."""
+inventory, removals, scheduled removals and the spec-file inventory."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from reconciler.core.lifecycle import RuleKey
+from reconciler.core.lifecycle import RuleKey, ScheduledRemoval
 from reconciler.state import SqlStateStore
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -185,3 +185,42 @@ def test_member_refusals_are_remembered_and_forgotten(store: SqlStateStore) -> N
     )
     store.forget_member_refusal("group-1", "alice-id")
     assert set(store.load_lifecycle().member_refusals) == {("group-1", "bob-id")}
+
+
+def test_scheduled_removals_keep_their_date_and_go_with_the_directory(
+    store: SqlStateStore,
+) -> None:
+    """Issue 11: a pruned grant's directory waits out its grace; the first schedule's
+    date is kept, and a successful delete task forgets it and every one below it."""
+    due = NOW + timedelta(days=7)
+    store.schedule_removal(
+        ScheduledRemoval(C, "/disthome/a/", due, "identity", "alice-id", "alice@example.org"),
+        now=NOW,
+    )
+    store.schedule_removal(ScheduledRemoval(C, "/disthome/a/", due + timedelta(days=1)), now=NOW)
+    store.schedule_removal(ScheduledRemoval(C, "/disthome/a/b/", due), now=NOW)
+    store.schedule_removal(ScheduledRemoval(C, "/disthome/ab/", due), now=NOW)
+    lifecycle = store.load_lifecycle()
+    assert lifecycle.durable
+    first = lifecycle.scheduled_removals[C, "/disthome/a/"]
+    assert (first.due, first.principal_label) == (due, "alice@example.org")
+
+    store.cancel_removal(C, "/disthome/ab/")
+    store.record_removal(C, ["/disthome/a/"], "delete-1", now=due)
+    store.finish_removal(C, "/disthome/a/", succeeded=False)  # still there: still waiting
+    assert set(store.load_lifecycle().scheduled_removals) == {
+        (C, "/disthome/a/"),
+        (C, "/disthome/a/b/"),
+    }
+    store.finish_removal(C, "/disthome/a/", succeeded=True)
+    assert store.load_lifecycle().scheduled_removals == {}
+
+
+def test_the_spec_inventory_is_replaced_whole(store: SqlStateStore) -> None:
+    assert store.load_spec_inventory() == {}
+    store.record_spec_inventory({"tutorial.yaml": 3, "team/a.yaml": 0}, now=NOW)
+    assert store.load_spec_inventory() == {"team/a.yaml": 0, "tutorial.yaml": 3}
+    store.record_spec_inventory({"tutorial.yaml": 2}, now=NOW)
+    assert store.load_spec_inventory() == {"tutorial.yaml": 2}
+    store.record_spec_inventory({}, now=NOW)
+    assert store.load_spec_inventory() == {}

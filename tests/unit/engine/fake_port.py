@@ -7,7 +7,15 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from reconciler.core.actions import CreateRule, DeleteRule, MakeDirectory, StageData, UpdateRule
+from reconciler.core.actions import (
+    CancelRemoval,
+    CreateRule,
+    DeleteRule,
+    MakeDirectory,
+    ScheduleRemoval,
+    StageData,
+    UpdateRule,
+)
 from reconciler.errors import GlobusError
 
 
@@ -23,6 +31,8 @@ class FakePort:
     rules: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     members: dict[str, set[str]] = field(default_factory=dict)
     delete_tasks: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    schedules: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(collection id, path) -> due, as a state store would remember them."""
     fail_paths: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -75,6 +85,17 @@ class FakePort:
             self.calls.append("delete-task " + ",".join(paths))
             self.delete_tasks.append((collection_id, tuple(paths)))
             return f"task{len(self.delete_tasks)}"
+
+    def schedule_removal(self, action: ScheduleRemoval) -> None:
+        with self.lock:
+            self.calls.append(f"schedule {action.path}")
+            self._check(f"schedule {action.path}")
+            self.schedules.setdefault((action.collection_id, action.path), action.due.isoformat())
+
+    def cancel_removal(self, action: CancelRemoval) -> None:
+        with self.lock:
+            self.calls.append(f"cancel {action.path}")
+            self.schedules.pop((action.collection_id, action.path), None)
 
     def change_members(
         self,

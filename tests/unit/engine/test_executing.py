@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from reconciler.core.lifecycle import Lifecycle
 from reconciler.core.live import LiveMember
 from reconciler.errors import ReconcilerError
 from reconciler.executing import execute
@@ -16,6 +17,7 @@ from tests.unit.planning.builders import (
     ADMIN_ROLE,
     ALICE,
     BOB,
+    CAROL,
     COLL,
     GROUP,
     NOW,
@@ -61,10 +63,22 @@ def test_a_failed_directory_fails_only_what_depends_on_it() -> None:
     assert [p for (_c, _p, p) in port.rules.values()] == [f"{RUN}{BOB}/"]
 
 
+def expired_pair() -> object:
+    """Alice's and Bob's grants expired: their rules go, and their directories with them."""
+    grants = (
+        grant(path="/disthome/a/", days=-1),
+        grant("bob@example.org", path="/disthome/b/", days=-1, line=2),
+    )
+    rules = (
+        rule(ALICE, "/disthome/a/", expires=NOW - timedelta(days=1)),
+        rule(BOB, "/disthome/b/", expires=NOW - timedelta(days=1)),
+    )
+    return compute_plan(intent(grants), live((ADMIN_ROLE, *rules)), now=NOW), rules
+
+
 def test_directory_removal_waits_for_its_rule_and_is_one_task_per_collection() -> None:
-    strays = (rule(ALICE, "/disthome/a/"), rule(BOB, "/disthome/b/"))
-    plan = compute_plan(intent(()), live((ADMIN_ROLE, *strays)), now=NOW)
-    port = FakePort(rules={r.id: (COLL, r.principal, r.path) for r in strays if r.id})  # type: ignore[misc]
+    plan, strays = expired_pair()  # type: ignore[misc]
+    port = FakePort(rules={r.id: (COLL, r.principal, r.path) for r in strays if r.id})
     result = execute(plan, port, concurrency=4)
     assert result.ok
     assert port.delete_tasks == [(COLL, ("/disthome/a/", "/disthome/b/"))]
@@ -72,8 +86,7 @@ def test_directory_removal_waits_for_its_rule_and_is_one_task_per_collection() -
 
 
 def test_directory_is_kept_when_its_rule_could_not_be_deleted() -> None:
-    strays = (rule(ALICE, "/disthome/a/"), rule(BOB, "/disthome/b/"))
-    plan = compute_plan(intent(()), live((ADMIN_ROLE, *strays)), now=NOW)
+    plan, _strays = expired_pair()  # type: ignore[misc]
     port = FakePort(fail_paths={"/disthome/a/"})
     result = execute(plan, port)
     assert not result.ok
@@ -81,6 +94,43 @@ def test_directory_is_kept_when_its_rule_could_not_be_deleted() -> None:
     skipped = result.with_status("skipped")
     assert [o.action.path for o in skipped] == ["/disthome/a/"]  # type: ignore[union-attr]
     assert skipped[0].action.kind == "remove_directory"
+
+
+def pruned_pair() -> object:
+    """Two rules no spec asks for (a third stays), with a state store to schedule in."""
+    strays = (rule(ALICE, "/disthome/a/"), rule(BOB, "/disthome/b/"))
+    kept = rule(CAROL, f"/disthome/{CAROL}/")
+    return compute_plan(
+        intent((grant(CAROL),)),
+        live((ADMIN_ROLE, *strays, kept)),
+        now=NOW,
+        lifecycle=Lifecycle(durable=True),
+    )
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_a_pruned_rule_is_deleted_only_after_its_directory_removal_is_scheduled(
+    concurrency: int,
+) -> None:
+    port = FakePort()
+    result = execute(pruned_pair(), port, concurrency=concurrency)  # type: ignore[arg-type]
+    assert result.ok, result.outcomes
+    for path in ("/disthome/a/", "/disthome/b/"):
+        assert port.calls.index(f"schedule {path}") < port.calls.index(f"delete {path}")
+    assert set(port.schedules) == {(COLL, "/disthome/a/"), (COLL, "/disthome/b/")}
+    assert port.delete_tasks == []  # the data stays until the grace period is over
+
+
+def test_a_rule_whose_schedule_could_not_be_recorded_is_kept() -> None:
+    port = FakePort(fail_paths={"schedule /disthome/a/"})
+    result = execute(pruned_pair(), port)  # type: ignore[arg-type]
+    assert not result.ok
+    skipped = result.with_status("skipped")
+    assert [(o.action.kind, o.action.path) for o in skipped] == [  # type: ignore[union-attr]
+        ("delete_rule", "/disthome/a/")
+    ]
+    assert "delete /disthome/a/" not in port.calls
+    assert "delete /disthome/b/" in port.calls
 
 
 def test_memberships_go_in_one_batch_per_group_with_per_item_errors() -> None:

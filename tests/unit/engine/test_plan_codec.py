@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from reconciler.core.lifecycle import Lifecycle, ScheduledRemoval
 from reconciler.core.live import LiveMember
 from reconciler.plan_codec import PlanFileError, plan_from_json, render_plan_json
 from reconciler.planning import compute_plan
@@ -16,6 +17,7 @@ from tests.unit.planning.builders import (
     ADMIN_ROLE,
     ALICE,
     BOB,
+    COLL,
     NOW,
     grant,
     intent,
@@ -26,9 +28,19 @@ from tests.unit.planning.builders import (
 
 
 def busy_plan() -> object:
+    """Every kind of action, and a removal waiting out its grace period."""
     drifted = rule(ALICE, f"/disthome/{ALICE}/", permissions="rw", expires=NOW + timedelta(days=3))
     stray = rule(BOB, "/disthome/stray/")
     leaving = LiveMember(BOB, "bob@example.org", "member", "active")
+
+    def scheduled(path: str, due: timedelta) -> ScheduledRemoval:
+        return ScheduledRemoval(COLL, path, NOW + due, "identity", BOB, "bob@example.org")
+
+    schedules = [
+        scheduled("/disthome/old/", -timedelta(hours=1)),  # due: removed now
+        scheduled("/disthome/later/", timedelta(days=2)),  # still waiting
+        scheduled(f"/disthome/{ALICE}/", timedelta(days=2)),  # wanted again: cancelled
+    ]
     return compute_plan(
         intent(
             (grant(), grant("bob@example.org", path="/disthome/new/{identity_id}/", notify=True)),
@@ -36,6 +48,9 @@ def busy_plan() -> object:
         ),
         live((ADMIN_ROLE, drifted, stray), (leaving,)),
         now=NOW,
+        lifecycle=Lifecycle(
+            durable=True, scheduled_removals={(s.collection_id, s.path): s for s in schedules}
+        ),
     )
 
 
@@ -43,6 +58,8 @@ def test_round_trip_preserves_every_action() -> None:
     plan = busy_plan()
     kinds = {a.kind for a in plan.actions}  # type: ignore[attr-defined]
     assert kinds == {
+        "schedule_removal",
+        "cancel_removal",
         "update_rule",
         "delete_rule",
         "remove_directory",
@@ -51,6 +68,7 @@ def test_round_trip_preserves_every_action() -> None:
         "add_member",
         "remove_member",
     }
+    assert [p.path for p in plan.pending_removals] == ["/disthome/later/"]  # type: ignore[attr-defined]
     assert plan_from_json(render_plan_json(plan)) == plan  # type: ignore[arg-type]
 
 
@@ -78,5 +96,9 @@ def test_text_and_markdown_show_every_action_with_its_reason() -> None:
     for action in plan.actions:  # type: ignore[attr-defined]
         assert action.reason in text
         assert action.reason.replace("|", "\\|") in markdown
-    assert "Plan: 8 change(s)" in text
+    assert "Plan: 10 change(s)" in text
     assert "| `+` | create rule |" in markdown
+    assert "| `~` | schedule removal |" in markdown
+    waiting = "petrel:/disthome/later/ (was identity:bob@example.org) is removed at 2026-11-28"
+    assert f"scheduled: {waiting}" in text
+    assert waiting in markdown

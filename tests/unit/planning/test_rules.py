@@ -133,13 +133,23 @@ def test_expired_grant_is_not_created_and_not_counted_as_prune() -> None:
     assert not delete.pruned
 
 
-def test_rule_no_spec_asks_for_is_pruned_with_collection_cleanup() -> None:
+def test_rule_no_spec_asks_for_is_pruned_and_its_directory_scheduled_with_collection_cleanup() -> (
+    None
+):
+    """Its directory is no longer removed in the same pass: it is scheduled for the end
+    of the grace period (docs/semantics.md, "Directories"), and only with a state store."""
     stray = rule(BOB, "/disthome/stray/", expires=None)
-    plan = compute_plan(intent((), cleanup=True), live((ADMIN_ROLE, stray)), now=NOW)
-    assert [a.kind for a in plan.actions] == ["delete_rule", "remove_directory"]
-    assert plan.actions[0].pruned  # type: ignore[union-attr]
-    assert "no spec" in plan.actions[0].reason
-    no_cleanup = compute_plan(intent((), cleanup=False), live((ADMIN_ROLE, stray)), now=NOW)
+    store = Lifecycle(durable=True)
+    plan = compute_plan(
+        intent((), cleanup=True), live((ADMIN_ROLE, stray)), now=NOW, lifecycle=store
+    )
+    assert [a.kind for a in plan.actions] == ["schedule_removal", "delete_rule"]
+    assert plan.actions[1].pruned  # type: ignore[union-attr]
+    assert "no spec" in plan.actions[1].reason
+    assert plan.actions[0].due == NOW + timedelta(days=7)  # type: ignore[union-attr]
+    no_cleanup = compute_plan(
+        intent((), cleanup=False), live((ADMIN_ROLE, stray)), now=NOW, lifecycle=store
+    )
     assert [a.kind for a in no_cleanup.actions] == ["delete_rule"]
 
 

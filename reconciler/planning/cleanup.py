@@ -1,0 +1,245 @@
+"""Plan the removal of revoked rules' directories for one collection: which go now,
+which wait out the prune grace, and which scheduled removals are dropped.
+
+Access may end at once; data is deleted only on purpose. A directory whose grant
+expired or was consumed (the specs say so) is removed in the same pass as its rule. A
+directory some *pruned* grant used (no spec asks for it any more: perhaps a spec file
+was deleted or renamed by mistake) is only scheduled: ``ScheduleRemoval`` is recorded in
+the state store before the rule is deleted, and ``RemoveDirectory`` is planned once the
+collection's ``prune_grace`` has passed. If a spec asks for the directory again first,
+the schedule is dropped and the data is still there. Without a state store nothing can
+remember the schedule, so such a directory is never removed.
+
+Pure: the schedule comes in as a value (``Lifecycle.scheduled_removals``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple, cast
+
+from reconciler.core.actions import (
+    Action,
+    CancelRemoval,
+    Principal,
+    RemoveDirectory,
+    ScheduleRemoval,
+)
+from reconciler.core.intent import CollectionIntent, PrincipalKind
+from reconciler.core.lifecycle import Lifecycle, RuleKey, ScheduledRemoval
+from reconciler.core.live import LiveRule
+from reconciler.core.plan import PendingRemoval
+from reconciler.planning.desired import DesiredRule, RevokedRule
+from reconciler.planning.paths import (
+    format_instant,
+    format_span,
+    is_strictly_under,
+    self_and_ancestors,
+)
+
+
+class Cleanup(NamedTuple):
+    """Why a directory may be removed: ``pruned`` when some grant that used it is no
+    longer in any spec (it then waits out the grace period), else expiry or consumption."""
+
+    pruned: bool
+    reason: str
+    principal: Principal | None
+
+
+def merge_cleanup(cleaned: dict[str, Cleanup], path: str, cleanup: Cleanup) -> None:
+    """Record ``cleanup`` for ``path``. A directory any pruned grant used waits out the
+    grace even when another grant on it expired: deleting data is never urgent."""
+    found = cleaned.get(path)
+    if found is None or (cleanup.pruned and not found.pruned):
+        cleaned[path] = cleanup
+
+
+@dataclass
+class CleanupPlan:
+    actions: list[Action] = field(default_factory=list)
+    """Schedules and cancellations, then removals (the caller orders the whole plan)."""
+    pending: list[PendingRemoval] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    next_check: datetime | None = None
+
+
+def compute_cleanup_actions(
+    collection: CollectionIntent,
+    cleaned: Mapping[str, Cleanup],
+    *,
+    kept_paths: Iterable[str],
+    lifecycle: Lifecycle,
+    now: datetime,
+) -> CleanupPlan:
+    """``cleaned`` holds the directories revoked rules (and the store) make candidates;
+    ``kept_paths`` what grants in force, and revoked grants that keep theirs, still use.
+    Never the root, never outside it, never a directory in use or above one in use."""
+    cleaned = dict(cleaned)
+    schedules = {
+        path: found
+        for (cid, path), found in lifecycle.scheduled_removals.items()
+        if cid == collection.id
+    }
+    for path, found in schedules.items():
+        merge_cleanup(
+            cleaned, path, Cleanup(True, "cleanup of a pruned grant's directory", _principal(found))
+        )
+    for cid, path in lifecycle.removing_directories:
+        if cid == collection.id:
+            cleaned.pop(path, None)  # its delete task is already on the way
+    # A directory is in use when it is a kept path or an ancestor of one.
+    in_use = {ancestor for kept in kept_paths for ancestor in self_and_ancestors(kept)}
+    out = CleanupPlan()
+    now_removed: dict[str, Cleanup] = {}
+    staying: list[str] = []
+    dues: list[datetime] = []
+    unscheduled = 0
+    for path in sorted(cleaned):
+        cleanup = cleaned[path]
+        scheduled = schedules.get(path)
+        why_not = _why_kept(collection, path, cleanup, in_use)
+        if why_not is not None:
+            if scheduled is not None:
+                out.actions.append(_cancel(collection, scheduled, why_not))
+            continue
+        if not cleanup.pruned:
+            now_removed[path] = cleanup
+            continue
+        if not lifecycle.durable:
+            unscheduled += 1
+            continue
+        if scheduled is None:
+            due = now + collection.prune_grace
+            out.actions.append(_schedule(collection, path, cleanup, due))
+            staying.append(path)
+            dues.append(due)
+        elif now < scheduled.due:
+            out.pending.append(
+                PendingRemoval(
+                    collection.name, collection.id, path, scheduled.due, _principal(scheduled)
+                )
+            )
+            staying.append(path)
+            dues.append(scheduled.due)
+        else:
+            now_removed[path] = Cleanup(
+                True,
+                f"{cleanup.reason}: its grace period ended at {format_instant(scheduled.due)}",
+                cleanup.principal,
+            )
+    # A recursive delete of a parent would take a directory still waiting along.
+    above_staying = {a for path in staying for a in self_and_ancestors(path) if a != path}
+    out.actions.extend(
+        _remove(collection, path, cleanup)
+        for path, cleanup in now_removed.items()
+        if path not in above_staying
+    )
+    if unscheduled:
+        out.notes.append(
+            f"collection {collection.name}: {unscheduled} pruned grant directory(ies) kept: "
+            "without a state store their removal cannot be scheduled"
+        )
+    out.next_check = min(dues, default=None)
+    return out
+
+
+def _why_kept(
+    collection: CollectionIntent, path: str, cleanup: Cleanup, in_use: set[str]
+) -> str | None:
+    """Why ``path`` is not to be removed at all (its schedule is then dropped), or None."""
+    if not is_strictly_under(path, collection.root):
+        return f"it is not under the collection's root {collection.root} any more"
+    if path in in_use:
+        return "a grant in force uses it (or a directory below it) again"
+    if cleanup.pruned and not collection.cleanup:
+        return "the collection's policy.cleanup is off"
+    return None
+
+
+def _principal(found: ScheduledRemoval) -> Principal | None:
+    if not found.principal_type:
+        return None
+    kind = cast(PrincipalKind, found.principal_type)
+    return Principal(kind, found.principal_id, found.principal_label)
+
+
+def _schedule(
+    collection: CollectionIntent, path: str, cleanup: Cleanup, due: datetime
+) -> ScheduleRemoval:
+    return ScheduleRemoval(
+        collection=collection.name,
+        collection_id=collection.id,
+        path=path,
+        due=due,
+        reason=(
+            f"{cleanup.reason}, kept for policy.prune_grace "
+            f"({format_span(collection.prune_grace)}) in case a spec asks for it again"
+        ),
+        principal=cleanup.principal,
+    )
+
+
+def _cancel(collection: CollectionIntent, found: ScheduledRemoval, why: str) -> CancelRemoval:
+    return CancelRemoval(
+        collection=collection.name,
+        collection_id=collection.id,
+        path=found.path,
+        due=found.due,
+        reason=f"the directory stays: {why}",
+        principal=_principal(found),
+    )
+
+
+def _remove(collection: CollectionIntent, path: str, cleanup: Cleanup) -> RemoveDirectory:
+    return RemoveDirectory(
+        collection=collection.name,
+        collection_id=collection.id,
+        path=path,
+        reason=cleanup.reason,
+        pruned=cleanup.pruned,
+        principal=cleanup.principal,
+    )
+
+
+def compute_absent_rule_cleanups(
+    collection: CollectionIntent,
+    live_by_key: Mapping[RuleKey, LiveRule],
+    revoked: Mapping[RuleKey, RevokedRule],
+    lifecycle: Lifecycle,
+) -> dict[str, Cleanup]:
+    """Directories the reconciler made for grants now revoked whose rule is already
+    gone (Globus may drop a rule at its expiry): still cleaned up, from the store."""
+    out: dict[str, Cleanup] = {}
+    for key, gone in revoked.items():
+        if key in live_by_key or not gone.grant.cleanup:
+            continue
+        if (collection.id, gone.path) in lifecycle.cleanable_directories:
+            out[gone.path] = Cleanup(
+                False,
+                "cleanup of the revoked grant's directory (rule already gone)",
+                gone.principal,
+            )
+    return out
+
+
+def compute_unclaimed_made_directories(
+    collection: CollectionIntent,
+    wanted: Mapping[RuleKey, DesiredRule],
+    revoked: Mapping[RuleKey, RevokedRule],
+    lifecycle: Lifecycle,
+) -> dict[str, Cleanup]:
+    """Grant directories the reconciler made that no grant in the specs claims any more
+    (neither in force nor revoked): their grant was pruned, or a run stopped between
+    making a directory and creating its rule. Cleaned up like the directory of a pruned
+    rule (after the grace) when the collection's cleanup applies."""
+    if not collection.cleanup:
+        return {}
+    claimed = {rule.path for rule in wanted.values()} | {gone.path for gone in revoked.values()}
+    return {
+        path: Cleanup(True, "cleanup of a directory made for a grant no spec lists any more", None)
+        for collection_id, path in lifecycle.cleanable_directories
+        if collection_id == collection.id and path not in claimed
+    }

@@ -1,0 +1,227 @@
+"""Access may end at once; data is deleted only on purpose (design semantics 12).
+
+A pruned grant's rule goes now, its directory only once ``policy.prune_grace`` has
+passed since the schedule was recorded; a grant that comes back first keeps its data.
+Expired and consumed grants keep their immediate cleanup."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from reconciler.core.actions import (
+    CancelRemoval,
+    Principal,
+    RemoveDirectory,
+    ScheduleRemoval,
+)
+from reconciler.core.lifecycle import Lifecycle, ScheduledRemoval
+from reconciler.core.plan import Plan
+from reconciler.planning import compute_plan
+from tests.unit.planning.builders import (
+    ADMIN_ROLE,
+    ALICE,
+    BOB,
+    COLL,
+    NOW,
+    collection,
+    grant,
+    intent,
+    live,
+    rule,
+)
+
+MINE = f"/disthome/{ALICE}/"
+BOBS = "/disthome/bob/"
+ALICE_RULE = rule(ALICE, MINE, expires=NOW + timedelta(days=30))
+BOB_RULE = rule(BOB, BOBS)
+STORE = Lifecycle(durable=True)
+
+
+def scheduled(path: str, due_in: timedelta, *, who: str = BOB) -> Lifecycle:
+    entry = ScheduledRemoval(COLL, path, NOW + due_in, "identity", who, "bob@example.org")
+    return replace(STORE, scheduled_removals={(COLL, path): entry})
+
+
+def kinds(plan: Plan) -> list[tuple[str, str]]:
+    return [(a.kind, getattr(a, "path", "")) for a in plan.actions]
+
+
+def test_a_pruned_rule_goes_now_and_its_directory_is_scheduled_first() -> None:
+    plan = compute_plan(
+        intent((grant(),)), live((ADMIN_ROLE, ALICE_RULE, BOB_RULE)), now=NOW, lifecycle=STORE
+    )
+    assert kinds(plan) == [("schedule_removal", BOBS), ("delete_rule", BOBS)]
+    schedule = plan.actions[0]
+    assert isinstance(schedule, ScheduleRemoval)
+    assert schedule.due == NOW + timedelta(days=7)
+    assert schedule.principal == Principal("identity", BOB, "")
+    assert "policy.prune_grace (7d)" in schedule.reason
+    assert plan.next_check == schedule.due  # the daemon wakes to remove it
+
+
+def test_the_grace_comes_from_the_collection_policy() -> None:
+    hour = replace(
+        intent((grant(),)), collections=(replace(collection(), prune_grace=timedelta(hours=1)),)
+    )
+    plan = compute_plan(hour, live((ADMIN_ROLE, ALICE_RULE, BOB_RULE)), now=NOW, lifecycle=STORE)
+    assert plan.actions[0].due == NOW + timedelta(hours=1)  # type: ignore[union-attr]
+
+
+def test_without_a_state_store_a_pruned_directory_is_never_removed() -> None:
+    plan = compute_plan(intent((grant(),)), live((ADMIN_ROLE, ALICE_RULE, BOB_RULE)), now=NOW)
+    assert kinds(plan) == [("delete_rule", BOBS)]
+    assert any("without a state store" in note for note in plan.notes)
+
+
+def test_a_scheduled_directory_waits_out_its_grace_then_is_removed() -> None:
+    waiting = compute_plan(
+        intent((grant(),)),
+        live((ADMIN_ROLE, ALICE_RULE)),
+        now=NOW,
+        lifecycle=scheduled(BOBS, timedelta(days=3)),
+    )
+    assert waiting.actions == ()  # converged: nothing to do but wait
+    assert [(p.path, p.due) for p in waiting.pending_removals] == [(BOBS, NOW + timedelta(days=3))]
+    assert waiting.next_check == NOW + timedelta(days=3)
+
+    due = compute_plan(
+        intent((grant(),)),
+        live((ADMIN_ROLE, ALICE_RULE)),
+        now=NOW + timedelta(days=3),
+        lifecycle=scheduled(BOBS, timedelta(days=3)),
+    )
+    assert kinds(due) == [("remove_directory", BOBS)]
+    removal = due.actions[0]
+    assert isinstance(removal, RemoveDirectory)
+    assert removal.pruned
+    assert "grace period ended" in removal.reason
+    assert removal.principal == Principal("identity", BOB, "bob@example.org")
+    assert due.pending_removals == ()
+    assert not due.guard.tripped  # removing data after the grace is not a prune
+
+
+def test_a_rule_still_there_keeps_its_schedule_date() -> None:
+    """A run that stopped after recording the schedule but before deleting the rule."""
+    plan = compute_plan(
+        intent((grant(),)),
+        live((ADMIN_ROLE, ALICE_RULE, BOB_RULE)),
+        now=NOW,
+        lifecycle=scheduled(BOBS, timedelta(days=6)),
+    )
+    assert kinds(plan) == [("delete_rule", BOBS)]
+    assert [p.due for p in plan.pending_removals] == [NOW + timedelta(days=6)]
+
+
+def test_a_grant_that_comes_back_in_time_keeps_its_directory() -> None:
+    back = grant("bob@example.org", path=BOBS, line=2)
+    made = replace(scheduled(BOBS, timedelta(days=3)), made_directories=frozenset({(COLL, BOBS)}))
+    plan = compute_plan(
+        intent((grant(), back)), live((ADMIN_ROLE, ALICE_RULE)), now=NOW, lifecycle=made
+    )
+    # No mkdir (the directory is still there), the rule again, the schedule dropped.
+    assert kinds(plan) == [("cancel_removal", BOBS), ("create_rule", BOBS)]
+    cancel = plan.actions[0]
+    assert isinstance(cancel, CancelRemoval)
+    assert "a grant in force uses it" in cancel.reason
+    # Also when its rule was never deleted (the deletion failed).
+    plan = compute_plan(
+        intent((grant(), back)),
+        live((ADMIN_ROLE, ALICE_RULE, rule(BOB, BOBS, expires=back.expires))),
+        now=NOW,
+        lifecycle=made,
+    )
+    assert kinds(plan) == [("cancel_removal", BOBS)]
+
+
+def test_a_new_grant_below_a_scheduled_directory_cancels_it() -> None:
+    below = grant("bob@example.org", path=BOBS + "sub/", line=2)
+    plan = compute_plan(
+        intent((grant(), below)),
+        live((ADMIN_ROLE, ALICE_RULE)),
+        now=NOW,
+        lifecycle=scheduled(BOBS, -timedelta(days=1)),
+    )
+    assert ("cancel_removal", BOBS) in kinds(plan)
+    assert "remove_directory" not in [k for k, _ in kinds(plan)]
+
+
+def test_turning_cleanup_off_cancels_a_schedule() -> None:
+    plan = compute_plan(
+        intent((grant(),), cleanup=False),
+        live((ADMIN_ROLE, ALICE_RULE)),
+        now=NOW,
+        lifecycle=scheduled(BOBS, -timedelta(days=1)),
+    )
+    assert kinds(plan) == [("cancel_removal", BOBS)]
+    assert "policy.cleanup is off" in plan.actions[0].reason
+
+
+def test_a_schedule_outside_the_root_is_dropped_never_carried_out() -> None:
+    moved = replace(intent((grant(),)), collections=(collection(root="/elsewhere/"),))
+    plan = compute_plan(
+        moved, live((ADMIN_ROLE,)), now=NOW, lifecycle=scheduled(BOBS, -timedelta(days=1))
+    )
+    assert ("cancel_removal", BOBS) in kinds(plan)
+    assert "remove_directory" not in [k for k, _ in kinds(plan)]
+
+
+def test_an_unclaimed_directory_the_reconciler_made_waits_out_the_grace_too() -> None:
+    made = replace(STORE, made_directories=frozenset({(COLL, BOBS)}))
+    plan = compute_plan(intent((grant(),)), live((ADMIN_ROLE, ALICE_RULE)), now=NOW, lifecycle=made)
+    assert kinds(plan) == [("schedule_removal", BOBS)]
+    assert plan.actions[0].principal is None  # type: ignore[union-attr]
+
+
+def test_expired_and_pruned_on_one_directory_wait_for_the_grace() -> None:
+    """Any pruned grant on a directory protects it for the grace period."""
+    shared = "/disthome/shared/"
+    expired = grant(path=shared, days=-1)
+    plan = compute_plan(
+        intent((expired,)),
+        live(
+            (
+                ADMIN_ROLE,
+                rule(ALICE, shared, expires=NOW - timedelta(days=1)),
+                rule(BOB, shared),
+            )
+        ),
+        now=NOW,
+        lifecycle=STORE,
+    )
+    assert sorted(kinds(plan)) == [
+        ("delete_rule", shared),
+        ("delete_rule", shared),
+        ("schedule_removal", shared),
+    ]
+
+
+def test_an_expired_parent_waits_for_a_pruned_child_below_it() -> None:
+    """A recursive delete of the parent would take the child's data before its grace."""
+    parent = grant(path="/disthome/a/", days=-1)
+    plan = compute_plan(
+        intent((parent,)),
+        live(
+            (
+                ADMIN_ROLE,
+                rule(ALICE, "/disthome/a/", expires=NOW - timedelta(days=1)),
+                rule(BOB, "/disthome/a/b/"),
+            )
+        ),
+        now=NOW,
+        lifecycle=STORE,
+    )
+    assert sorted(kinds(plan)) == [
+        ("delete_rule", "/disthome/a/"),
+        ("delete_rule", "/disthome/a/b/"),
+        ("schedule_removal", "/disthome/a/b/"),
+    ]
+
+
+def test_expiry_still_removes_the_directory_at_once() -> None:
+    expired = rule(ALICE, MINE, expires=NOW - timedelta(days=1))
+    plan = compute_plan(
+        intent((grant(days=-1),)), live((ADMIN_ROLE, expired)), now=NOW, lifecycle=STORE
+    )
+    assert kinds(plan) == [("delete_rule", MINE), ("remove_directory", MINE)]
+    assert not plan.actions[1].pruned  # type: ignore[union-attr]
