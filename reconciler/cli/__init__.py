@@ -19,12 +19,25 @@ from reconciler.cli import (
     storing,
     validating,
 )
+from reconciler.cli.conventions import ReconcilerGroup, set_no_color
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=ReconcilerGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="reconciler")
-def cli() -> None:
+@click.option(
+    "--no-color",
+    is_flag=True,
+    help="No colour in the output (also when $NO_COLOR is set).",
+)
+@click.pass_context
+def cli(ctx: click.Context, no_color: bool) -> None:
     """Make Globus access rules, directories and group memberships match YAML specs."""
+    if no_color:
+        set_no_color(True)
+        ctx.color = False
 
 
 for _module in (

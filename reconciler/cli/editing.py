@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
+from reconciler.cli.conventions import echo_error
 from reconciler.cli.validating import render_diagnostic
 from reconciler.editing import (
     BadArgument,
@@ -146,7 +147,7 @@ def _render_refusal(err: EditRefused, *, as_json: bool) -> None:
         return
     for diagnostic in err.diagnostics:
         click.echo(render_diagnostic(diagnostic), err=True)
-    click.echo(click.style("refused: ", fg="red", bold=True) + err.message, err=True)
+    echo_error(err.message)
     if err.hint:
         click.echo(f"  hint: {err.hint}", err=True)
     click.echo("nothing was changed", err=True)
@@ -175,11 +176,7 @@ def _render_result(result: EditResult, *, as_json: bool) -> None:
     if commit.ok:
         click.echo(f"committed {(commit.revision or '?')[:12]}: {result.summary}")
     else:
-        click.echo(
-            click.style("error: ", fg="red", bold=True)
-            + f"the edit was written but not committed: {commit.error}",
-            err=True,
-        )
+        echo_error(f"the edit was written but not committed: {commit.error}")
 
 
 def render_result_json(result: EditResult) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +12,8 @@ from typing import Any, ClassVar, NoReturn, TypeVar
 
 import click
 
+from reconciler.cli import conventions
+from reconciler.cli.conventions import DEBUG_ENV
 from reconciler.core.plan import GuardPolicy
 from reconciler.errors import ReconcilerError
 from reconciler.planning.clock import DEFAULT_MAX_CLOCK_SKEW
@@ -195,11 +196,7 @@ def parse_now(text: str | None) -> datetime:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
-    sys.exit(code)
-
-
-DEBUG_ENV = "RECONCILER_DEBUG"
+    conventions.fail(message, code)
 
 
 def reported(func: F) -> F:
@@ -218,15 +215,12 @@ def reported(func: F) -> F:
         except Exception as err:
             if os.environ.get(DEBUG_ENV):
                 raise
-            fail(
-                f"internal error: {type(err).__name__}: {err}. This is a bug in the reconciler; "
-                f"{DEBUG_ENV}=1 shows the traceback"
-            )
+            fail(conventions.explain_unexpected(err))
 
     return wrapper  # type: ignore[return-value]
 
 
 def styler(stream_is_tty: bool) -> Callable[[str, str], str]:
-    if not stream_is_tty:
+    if not stream_is_tty or conventions.colour_disabled():
         return lambda text, _color: text
     return lambda text, color: click.style(text, fg=color)

@@ -89,7 +89,7 @@ def test_refused_exits_1_with_located_errors_and_changes_nothing(examples: Path)
     )
     assert (code, out) == (1, "")
     assert f"{examples}/tutorial.yaml:16:18: error: expires 2034-07-27T12:00:00Z, later than" in err
-    assert "refused: this edit would make the spec set invalid" in err
+    assert "error: this edit would make the spec set invalid" in err
     assert err.endswith("nothing was changed\n")
     after = snapshot(examples)
     after.pop(LOCK_NAME)
@@ -116,7 +116,7 @@ def test_usage_errors_exit_2(examples: Path, args: list[str]) -> None:
     before = snapshot(examples)
     code, out, err = invoke(*args, "--specs", str(examples))
     assert code == 2, out + err
-    assert "Error: " in err
+    assert "\nerror: " in err
     assert snapshot(examples) == before
 
 
