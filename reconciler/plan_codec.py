@@ -106,6 +106,7 @@ def plan_to_json(plan: Plan) -> dict[str, object]:
             for p in plan.pending_removals
         ],
         "actions": [action_to_json(a) for a in plan.actions],
+        "targets": list(plan.targets),
     }
 
 
@@ -185,6 +186,7 @@ def plan_from_json(text: str) -> Plan:
             ),
             next_check=datetime.fromisoformat(doc["next_check"]) if doc.get("next_check") else None,
             pending_removals=tuple(_pending(p) for p in doc.get("scheduled_removals", ())),
+            targets=tuple(str(t) for t in doc.get("targets") or ()),
         )
     except PlanFileError:
         raise

@@ -29,10 +29,13 @@ from reconciler.cli.options import (
 )
 from reconciler.core.actions import Action, ScheduleRemoval
 from reconciler.core.intent import Intent
+from reconciler.core.live import LiveState
 from reconciler.core.plan import GuardPolicy, Plan
-from reconciler.executing import Outcome
+from reconciler.executing import ApplyResult, Outcome
 from reconciler.locking import compute_target_key, hold_apply_lock
 from reconciler.plan_codec import PlanFileError, plan_from_json, render_plan_json
+from reconciler.planning.scoping import Target as Scope
+from reconciler.planning.scoping import compute_target, compute_targeted_plan
 from reconciler.private import write_private_text
 from reconciler.reconciling import (
     apply_plan,
@@ -41,6 +44,7 @@ from reconciler.reconciling import (
     load_specs,
     record_successful_pass,
 )
+from reconciler.rendering.applied import render_apply_json
 from reconciler.rendering.describing import TITLE, describe
 from reconciler.rendering.markdown import render_plan_markdown
 from reconciler.rendering.status import render_status_json, render_status_text
@@ -60,12 +64,46 @@ def _load_intent(paths: Sequence[Path], now: datetime) -> tuple[Intent, dict[str
     return result.intent, compute_inventory(result, result.intent, given, now=now)
 
 
+def scope_option(func: Callable[..., object]) -> Callable[..., object]:
+    return click.option(
+        "--target",
+        "target_texts",
+        multiple=True,
+        metavar="DISTRIBUTION|collection:NAME|group:NAME",
+        help="Limit the plan to this distribution, collection or group (repeatable), "
+        "like Terraform's -target. The deletion guard still applies.",
+    )(func)
+
+
+def _scoped(plan: Plan, intent: Intent, live: LiveState, texts: Sequence[str]) -> Plan:
+    """``plan`` limited to the ``--target`` values, which must name declared things."""
+    targets = [compute_target(text) for text in texts]
+    for target in targets:
+        known = _declared(intent, target)
+        if target.name not in known:
+            listing = ", ".join(sorted(known)) or "none"
+            raise click.UsageError(
+                f"--target {target}: there is no {target.kind} {target.name!r} in the specs "
+                f"(known: {listing})"
+            )
+    return compute_targeted_plan(plan, intent, live, targets)
+
+
+def _declared(intent: Intent, target: Scope) -> set[str]:
+    if target.kind == "collection":
+        return {c.name for c in intent.collections}
+    if target.kind == "group":
+        return {g.name for g in intent.groups}
+    return {g.distribution for g in intent.grants}
+
+
 @click.command("plan")
 @spec_paths
 @target_options
 @now_option
 @guard_options
 @clock_option
+@scope_option
 @click.option(
     "--output",
     type=click.Choice(["text", "json", "markdown"]),
@@ -96,12 +134,13 @@ def plan_command(
     output: str,
     detailed_exitcode: bool,
     out_file: Path | None,
+    target_texts: tuple[str, ...],
 ) -> None:
     """Show what apply would change to make Globus match the specs."""
     intent, inventory = _load_intent(paths, now)
     with open_target(target) as opened:
         opened.seed(intent)
-        plan, _live = fetch_plan(
+        plan, live = fetch_plan(
             opened.clients,
             intent,
             now=now,
@@ -111,6 +150,7 @@ def plan_command(
             max_clock_skew=None if now_given else max_clock_skew,
             spec_files=inventory,
         )
+    plan = _scoped(plan, intent, live, target_texts)
     if output == "json":
         click.echo(render_plan_json(plan), nl=False)
     elif output == "markdown":
@@ -148,6 +188,7 @@ def _progress_printer(total: int) -> Callable[[Outcome], None]:
 @now_option
 @guard_options
 @clock_option
+@scope_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @click.option(
     "--plan",
@@ -171,6 +212,13 @@ def _progress_printer(total: int) -> Callable[[Outcome], None]:
     help="Wait this long for the target's apply lock (held by a daemon's pass or "
     "another apply), then refuse.",
 )
+@click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json prints one document (the plan and every outcome) and needs --auto-approve.",
+)
 @reported
 def apply_command(
     *,
@@ -184,18 +232,24 @@ def apply_command(
     plan_file: Path | None,
     concurrency: int,
     lock_timeout: float,
+    target_texts: tuple[str, ...],
+    output: str,
 ) -> None:
     """Make Globus match the specs: show the plan, confirm, apply, summarize.
 
     The plan that is applied is computed while holding the target's apply lock, so it
     never races a daemon's pass or another apply on the same state store."""
-    if now_given and not target.sandbox:
-        fail(
-            f"--now: apply plans with this host's clock ({datetime.now(UTC):%Y-%m-%d %H:%M:%SZ}) "
-            "against Globus: a time of your choosing could revoke grants and delete data "
-            "early. Use `reconciler plan --now` to preview, or fix the host's clock"
-        )
+    as_json = output == "json"
+    _check_apply_options(
+        now_given=now_given, sandbox=target.sandbox, as_json=as_json, auto_approve=auto_approve
+    )
     intent, inventory = _load_intent(paths, now)
+    saved = _read_saved_plan(plan_file) if plan_file is not None else None
+    if saved is not None:
+        target_texts = _saved_targets(plan_file, saved, target_texts)
+    # A targeted apply leaves the rest unconverged: it must not become the inventory
+    # later passes compare with (a vanished spec file would then go unnoticed).
+    recorded = None if target_texts else inventory
     style = styler(sys.stdout.isatty())
     with open_target(target) as opened:
         opened.seed(intent)
@@ -203,7 +257,7 @@ def apply_command(
         def plan_now() -> Plan:
             # The host's clock is read again for each plan: a person who took a while
             # to confirm must not be refused for the clock check, nor act on a stale now.
-            plan, _live = fetch_plan(
+            plan, live = fetch_plan(
                 opened.clients,
                 intent,
                 now=now if now_given else datetime.now(UTC),
@@ -212,10 +266,14 @@ def apply_command(
                 max_clock_skew=max_clock_skew,
                 spec_files=inventory,
             )
-            return plan
+            return _scoped(plan, intent, live, target_texts)
 
         shown = functools.partial(
-            _plan_to_apply, opened, inventory=inventory, plan_file=plan_file, style=style
+            _plan_to_apply,
+            opened,
+            inventory=recorded,
+            saved=(plan_file, saved) if plan_file is not None and saved is not None else None,
+            style=None if as_json else style,
         )
         confirmed: Plan | None = None
         if not auto_approve:
@@ -250,51 +308,102 @@ def apply_command(
                 opened.clients,
                 plan,
                 concurrency=concurrency,
-                on_outcome=_progress_printer(len(plan.actions)),
+                on_outcome=None if as_json else _progress_printer(len(plan.actions)),
                 stop=lost,
                 store=opened.store,
             )
             # Approved and carried out (even if some actions failed and are retried
             # later): its spec files are what later passes compare with.
-            record_successful_pass(opened.store, inventory, now=plan.now)
-    click.echo(render_result_text(result, style=style))
-    if lost.is_set():
+            if recorded is not None:
+                record_successful_pass(opened.store, recorded, now=plan.now)
+    _report(plan, result, lost=lost.is_set(), as_json=as_json, style=style)
+
+
+def _check_apply_options(
+    *, now_given: bool, sandbox: bool, as_json: bool, auto_approve: bool
+) -> None:
+    """Refuse ``--now`` against Globus itself, and JSON output with nobody to ask."""
+    if as_json and not auto_approve:
+        raise click.UsageError("--output json needs --auto-approve (nobody can be asked)")
+    if now_given and not sandbox:
+        fail(
+            f"--now: apply plans with this host's clock ({datetime.now(UTC):%Y-%m-%d %H:%M:%SZ}) "
+            "against Globus: a time of your choosing could revoke grants and delete data "
+            "early. Use `reconciler plan --now` to preview, or fix the host's clock"
+        )
+
+
+def _report(
+    plan: Plan,
+    result: ApplyResult,
+    *,
+    lost: bool,
+    as_json: bool,
+    style: Callable[[str, str], str],
+) -> None:
+    if as_json:
+        click.echo(render_apply_json(plan, result, refused=None), nl=False)
+    else:
+        click.echo(render_result_text(result, style=style))
+    if lost:
         fail("the apply lock was lost (the state store became unreachable); run apply again")
     if not result.ok or plan.errors:
         sys.exit(1)
+
+
+def _saved_targets(plan_file: Path | None, saved: Plan, given: tuple[str, ...]) -> tuple[str, ...]:
+    """A saved plan is applied with the targets it was made with."""
+    if not saved.targets:
+        return given
+    if given and tuple(given) != saved.targets:
+        fail(
+            f"{plan_file}: this plan was made with --target {' '.join(saved.targets)}; "
+            "apply it without --target (its own are used) or make a new plan"
+        )
+    return saved.targets
 
 
 def _plan_to_apply(
     opened: Target,
     plan: Plan,
     *,
-    inventory: Mapping[str, int],
-    plan_file: Path | None,
-    style: Callable[[str, str], str],
+    inventory: Mapping[str, int] | None,
+    saved: tuple[Path, Plan] | None,
+    style: Callable[[str, str], str] | None,
 ) -> Plan | None:
-    """Check a saved plan against ``plan`` and show it; None when there is nothing to
-    apply (Globus matches the specs: the pass counts as successful). Exits 1 when the
-    plan is blocked or only errors remain."""
-    if plan_file is not None:
-        _check_saved_plan(plan_file, current=plan)
-    click.echo(render_plan_text(plan, style=style))
+    """Check a saved plan against ``plan`` and show it (as text, or with no ``style``
+    as the JSON result when nothing will be applied); None when there is nothing to
+    apply (Globus matches the specs: the pass counts as successful, and ``inventory``,
+    None for a targeted plan, is recorded). Exits 1 when the plan is blocked or only
+    errors remain."""
+    if saved is not None:
+        _check_saved_plan(saved[0], saved[1], current=plan)
+    if style is not None:
+        click.echo(render_plan_text(plan, style=style))
+    elif plan.blocked or not plan.has_changes:
+        refused = "nothing was applied" if plan.blocked else None
+        click.echo(render_apply_json(plan, None, refused=refused), nl=False)
     if plan.blocked:
         fail("nothing was applied")
     if not plan.has_changes:
-        record_successful_pass(opened.store, inventory, now=plan.now)
+        if inventory is not None:
+            record_successful_pass(opened.store, inventory, now=plan.now)
         if plan.errors:
             fail(f"{len(plan.errors)} error(s) above need fixing")
         return None
     return plan
 
 
-def _check_saved_plan(plan_file: Path, *, current: Plan) -> None:
+def _read_saved_plan(plan_file: Path) -> Plan:
+    try:
+        return plan_from_json(plan_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, PlanFileError) as err:
+        fail(f"{plan_file}: {getattr(err, 'strerror', None) or err}")
+
+
+def _check_saved_plan(plan_file: Path, saved: Plan, *, current: Plan) -> None:
     """Refuse a saved plan unless applying now would do exactly what it says (up to
     the due dates of scheduled removals, which count from the time of applying)."""
-    try:
-        saved = plan_from_json(plan_file.read_text(encoding="utf-8"))
-    except (OSError, PlanFileError) as err:
-        fail(f"{plan_file}: {err}")
     if saved.live_fingerprint != current.live_fingerprint:
         fail(
             f"{plan_file}: Globus has changed since this plan was made "
@@ -346,4 +455,25 @@ def status_command(
         click.echo(render_status_text(intent, live, plan, style=styler(sys.stdout.isatty())))
 
 
-COMMANDS = [plan_command, apply_command, status_command]
+@click.command("show-plan")
+@click.argument("plan_file", metavar="FILE", type=click.Path(path_type=Path))
+@click.option(
+    "--output",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, markdown for a pull-request comment, json as saved.",
+)
+@reported
+def show_plan_command(*, plan_file: Path, output: str) -> None:
+    """Show a plan saved with `reconciler plan --out FILE`, without talking to Globus."""
+    plan = _read_saved_plan(plan_file)
+    if output == "json":
+        click.echo(render_plan_json(plan), nl=False)
+    elif output == "markdown":
+        click.echo(render_plan_markdown(plan), nl=False)
+    else:
+        click.echo(render_plan_text(plan, style=styler(sys.stdout.isatty())))
+
+
+COMMANDS = [plan_command, apply_command, status_command, show_plan_command]

@@ -73,7 +73,8 @@ class ShownClickError(click.ClickException):
 
     def __init__(self, original: click.ClickException) -> None:
         super().__init__(original.format_message())
-        self.exit_code = original.exit_code
+        # click declares exit_code on the class; usage errors carry 2, others 1.
+        self.exit_code = original.exit_code  # type: ignore[misc]
         self.original = original
 
     def show(self, file: IO[Any] | None = None) -> None:

@@ -107,6 +107,9 @@ class Plan:
     wakes then."""
     pending_removals: tuple[PendingRemoval, ...] = ()
     """Pruned grants' directories already scheduled and still waiting (not due yet)."""
+    targets: tuple[str, ...] = ()
+    """When limited with ``--target`` (``reconciler.planning.scoping``): the targets,
+    and the actions are only theirs. Empty for a whole plan."""
 
     @property
     def blocked(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reconciler.core.plan import Plan
 from reconciler.rendering.describing import SYMBOL, TITLE, describe
-from reconciler.rendering.text import describe_pending, render_summary
+from reconciler.rendering.text import describe_pending, render_summary, render_targeted
 
 MAX_ROWS = 200  # GitHub comments are limited to 65536 characters
 
@@ -24,6 +24,8 @@ def render_plan_markdown(plan: Plan) -> str:
         if plan.guard.tripped:
             lines.append(f"> {_cell(plan.guard.explanation)}")
         lines.append("")
+    if plan.targets:
+        lines += ["> [!WARNING]", f"> {_cell(render_targeted(plan))}", ""]
     lines.append(f"**{render_summary(plan)}**")
     lines.append("")
     if plan.actions:

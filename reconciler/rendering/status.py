@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from reconciler.core.actions import DeleteRule, RemoveMember
+from reconciler.core.actions import DeleteRule, RemoveMember, UpdateRule
 from reconciler.core.intent import Intent
 from reconciler.core.live import LiveState
 from reconciler.core.plan import Plan
@@ -32,6 +32,11 @@ def compute_status_rows(intent: Intent, live: LiveState, plan: Plan) -> list[Sta
     revoking = {
         (a.collection_id, a.rule_id): a.reason for a in plan.actions if isinstance(a, DeleteRule)
     }
+    drifted = {
+        (a.collection_id, a.rule_id): compute_drift(a)
+        for a in plan.actions
+        if isinstance(a, UpdateRule)
+    }
     removing = {
         (a.group_id, a.principal.id): a.reason for a in plan.actions if isinstance(a, RemoveMember)
     }
@@ -41,7 +46,8 @@ def compute_status_rows(intent: Intent, live: LiveState, plan: Plan) -> list[Sta
         if found is None:
             continue
         for rule in sorted(owned_rules(collection, found), key=lambda r: r.path):
-            state = revoking.get((collection.id, rule.id or ""), "in spec")
+            key = (collection.id, rule.id or "")
+            state = revoking.get(key) or drifted.get(key) or "in spec"
             who = names.get(rule.principal, rule.principal) or rule.principal_type
             rows.append(
                 StatusRow(
@@ -91,6 +97,18 @@ def compute_status_rows(intent: Intent, live: LiveState, plan: Plan) -> list[Sta
     return rows
 
 
+def compute_drift(update: UpdateRule) -> str:
+    """``drifted: permissions rw -> r, expiry never -> ...``: how the live rule differs
+    from its grant (changed out of band, or the spec changed); apply sets it right."""
+    changes = []
+    if update.old_permissions != update.permissions:
+        changes.append(f"permissions {update.old_permissions} -> {update.permissions}")
+    old = update.old_expires
+    if old is None or int(old.timestamp()) != int(update.expires.timestamp()):
+        changes.append(f"expiry {format_time(old)} -> {format_time(update.expires)}")
+    return "drifted: " + (", ".join(changes) or "terms differ")
+
+
 def render_status_text(intent: Intent, live: LiveState, plan: Plan, *, style: Style = plain) -> str:
     rows = compute_status_rows(intent, live, plan)
     if not rows:
@@ -102,8 +120,13 @@ def render_status_text(intent: Intent, live: LiveState, plan: Plan, *, style: St
     widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
     lines = []
     for index, row in enumerate(table):
-        text = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1]
-        lines.append(style(text, "bright_black") if index == 0 else text)
+        text = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  "
+        if index == 0:
+            lines.append(style(text + row[-1], "bright_black"))
+        else:
+            state = row[-1]
+            marked = state.startswith(("drifted:", "no spec asks"))
+            lines.append(text + (style(state, "yellow") if marked else state))
     pending = len(plan.actions)
     lines.append(f"{len(rows)} entries; {pending} change(s) pending (see `reconciler plan`).")
     return "\n".join(lines)
@@ -119,6 +142,7 @@ def render_status_json(intent: Intent, live: LiveState, plan: Plan) -> str:
             "expires": r.expires,
             "time_left": r.left,
             "state": r.state,
+            "drifted": r.state.startswith("drifted:"),
         }
         for r in compute_status_rows(intent, live, plan)
     ]

@@ -44,6 +44,8 @@ def render_plan_text(plan: Plan, *, style: Style = plain) -> str:
         lines.append(style(f"note: {note}", "cyan"))
     for pending in plan.pending_removals:
         lines.append(style(f"scheduled: {describe_pending(pending, plan)}", "cyan"))
+    if plan.targets:
+        lines.append(style(f"warning: {render_targeted(plan)}", "yellow"))
     lines.append(render_summary(plan))
     return "\n".join(lines)
 
@@ -58,6 +60,13 @@ def render_summary(plan: Plan) -> str:
     if plan.blocked:
         status += " This plan is BLOCKED and will not be applied."
     return status
+
+
+def render_targeted(plan: Plan) -> str:
+    return (
+        f"this plan is limited to {', '.join(plan.targets)} (--target): changes elsewhere "
+        "are not shown and not made; run without --target to converge everything"
+    )
 
 
 def render_result_text(result: ApplyResult, *, style: Style = plain) -> str:
