@@ -11,6 +11,7 @@ This module only configures; it never decides what to log.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -68,7 +69,7 @@ def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) 
     return event_dict
 
 
-def compute_processors(*, as_json: bool) -> list[Processor]:
+def compute_processors(*, as_json: bool, colors: bool = True) -> list[Processor]:
     """The processor chain; the last one renders."""
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -80,23 +81,31 @@ def compute_processors(*, as_json: bool) -> list[Processor]:
     renderer: Processor = (
         structlog.processors.JSONRenderer(sort_keys=False)
         if as_json
-        else structlog.dev.ConsoleRenderer(sort_keys=False, pad_event_to=18)
+        else structlog.dev.ConsoleRenderer(sort_keys=False, pad_event_to=18, colors=colors)
     )
     return [*shared, renderer]
 
 
 def configure_logging(
-    *, stream: TextIO | None = None, as_json: bool | None = None, level: str = "info"
+    *,
+    stream: TextIO | None = None,
+    as_json: bool | None = None,
+    level: str = "info",
+    colors: bool | None = None,
 ) -> None:
     """Configure structlog for this process (later calls are no-ops unless ``stream``
-    or ``as_json`` is given explicitly, which tests and the CLI do)."""
+    or ``as_json`` is given explicitly, which tests and the CLI do). Console lines are
+    coloured unless ``colors`` is False or ``$NO_COLOR`` is set."""
     global _configured  # noqa: PLW0603 -- configuration is process-wide by nature
     if _configured and stream is None and as_json is None:
         return
     out = stream if stream is not None else sys.stdout
     json_lines = as_json if as_json is not None else not _is_terminal(out)
     structlog.configure(
-        processors=compute_processors(as_json=json_lines),
+        processors=compute_processors(
+            as_json=json_lines,
+            colors=(colors if colors is not None else True) and not os.environ.get("NO_COLOR"),
+        ),
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),

@@ -20,6 +20,7 @@ from reconciler.credentials import (
 )
 from reconciler.errors import GlobusError
 from reconciler.globus.connecting import DEFAULT_RATE, GlobusClients, connect
+from reconciler.globus.retrying import OnRetry
 from reconciler.private import make_private_dir
 from reconciler.sandbox.control_client import SandboxControl, SandboxControlError
 from reconciler.sandbox.embedded import sandbox_service_env, start_sandbox
@@ -56,6 +57,8 @@ class TargetOptions:
     rate: float = DEFAULT_RATE
     state_db: str | None = None
     """``--state-db`` / ``$RECONCILER_STATE_DB``: a path or a PostgreSQL URL."""
+    on_retry: OnRetry | None = None
+    """Told about each retry of a Globus request (the CLI prints it, the daemon logs it)."""
 
 
 def state_location(options: TargetOptions) -> StoreLocation:
@@ -97,7 +100,12 @@ def open_target(options: TargetOptions) -> Iterator[Target]:
     if not options.sandbox:
         credentials = load_credentials(secret_file=options.secret_file)
         store = open_store(state_location(options))
-        clients = connect(credentials, rate=options.rate, token_cache=state_dir() / "tokens.json")
+        clients = connect(
+            credentials,
+            rate=options.rate,
+            token_cache=state_dir() / "tokens.json",
+            on_retry=options.on_retry,
+        )
         try:
             yield Target(clients, None, store)
         finally:
@@ -108,7 +116,7 @@ def open_target(options: TargetOptions) -> Iterator[Target]:
     running = None if url else start_sandbox(sandbox_db_path())
     url = url or running.url  # type: ignore[union-attr]
     os.environ.update(sandbox_service_env(url))
-    clients = connect(sandbox_credentials(), rate=options.rate)
+    clients = connect(sandbox_credentials(), rate=options.rate, on_retry=options.on_retry)
     store = open_store(state_location(options))
     try:
         yield Target(clients, url, store)
@@ -142,7 +150,7 @@ def open_connection(options: TargetOptions) -> Iterator[Connection]:
         credentials: Credentials = sandbox_credentials()
     else:
         credentials = load_credentials(secret_file=options.secret_file)
-    clients = connect(credentials, rate=options.rate)
+    clients = connect(credentials, rate=options.rate, on_retry=options.on_retry)
     try:
         yield Connection(credentials, clients, url)
     finally:

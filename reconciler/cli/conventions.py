@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from typing import IO, Any, NoReturn
 
 import click
@@ -28,6 +29,8 @@ DEBUG_ENV = "RECONCILER_DEBUG"
 
 _no_color_flag = False
 """``--no-color`` as given to the running command (reset by each invocation)."""
+_retries_shown: set[str] = set()
+_retries_lock = threading.Lock()
 
 
 def set_no_color(value: bool) -> None:
@@ -54,6 +57,18 @@ def echo_error(message: str) -> None:
     """``error: message`` on stderr (``error:`` in red on a terminal)."""
     prefix = click.style("error: ", fg="red", bold=True) if colour_for(sys.stderr) else "error: "
     click.echo(prefix + message, err=True, color=colour_for(sys.stderr))
+
+
+def echo_retry(notice: object) -> None:
+    """``warning: transfer: 127.0.0.1:9: connection refused; retrying (1 of 5)`` on
+    stderr, while the SDK retries a request (so a slow failure is never silent); the
+    same line from requests failing in parallel is shown once."""
+    with _retries_lock:
+        if str(notice) in _retries_shown:
+            return
+        _retries_shown.add(str(notice))
+    prefix = click.style("warning: ", fg="yellow") if colour_for(sys.stderr) else "warning: "
+    click.echo(f"{prefix}{notice}", err=True, color=colour_for(sys.stderr))
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -93,6 +108,8 @@ class ReconcilerGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         set_no_color(False)
+        with _retries_lock:
+            _retries_shown.clear()
         return super().main(*args, **kwargs)
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:

@@ -59,7 +59,11 @@ def target_options(func: F) -> F:
         **kwargs: Any,
     ) -> Any:
         target = TargetOptions(
-            sandbox=sandbox, secret_file=client_secret_file, rate=rate, state_db=state_db
+            sandbox=sandbox,
+            secret_file=client_secret_file,
+            rate=rate,
+            state_db=state_db,
+            on_retry=conventions.echo_retry,
         )
         return func(*args, target=target, **kwargs)
 

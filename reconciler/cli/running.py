@@ -6,6 +6,7 @@ it cannot start (bad options, no credentials, metrics port taken).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 import click
 import structlog
 
+from reconciler.cli.conventions import colour_disabled
 from reconciler.cli.options import (
     clock_option,
     fail,
@@ -33,6 +35,7 @@ from reconciler.daemon.scheduling import Schedule
 from reconciler.daemon.service import Daemon, DaemonConfig
 from reconciler.daemon.serving import DEFAULT_METRICS_ADDRESS, compute_bind_address
 from reconciler.daemon.webhooks import check_webhook_url, compute_safe_url
+from reconciler.globus.retrying import RetryNotice
 from reconciler.logs import configure_logging
 from reconciler.sandbox.embedded import start_sandbox
 from reconciler.sandbox.store import resolve_db_path
@@ -194,7 +197,11 @@ def run_command(
     token = load_token(control_token_file)
     if not target.sandbox:  # hub tokens expire and cannot be renewed: refuse them now
         require_renewable(load_credentials(secret_file=target.secret_file), command="run")
-    configure_logging(as_json={"auto": None, "json": True, "console": False}[log_format])
+    configure_logging(
+        as_json={"auto": None, "json": True, "console": False}[log_format],
+        colors=not colour_disabled(),
+    )
+    target = dataclasses.replace(target, on_retry=log_retry)
     config = DaemonConfig(
         settings=PassSettings(
             paths=tuple(paths_or_default(paths)),
@@ -220,6 +227,17 @@ def run_command(
         except OSError as err:
             fail(f"cannot start the daemon: {err.strerror or err}")
     sys.exit(code)
+
+
+def log_retry(notice: RetryNotice) -> None:
+    structlog.get_logger("reconciler.globus").warning(
+        "globus_retry",
+        service=notice.service,
+        host=notice.host,
+        cause=notice.cause,
+        attempt=notice.attempt,
+        retries=notice.retries,
+    )
 
 
 COMMANDS = [run_command]

@@ -30,6 +30,7 @@ from reconciler.globus.caching import (
     ScopeKeyedTokenStorage,
     compute_cache_namespace,
 )
+from reconciler.globus.retrying import OnRetry, install_retry_notices
 from reconciler.globus.sources import SourceBook
 from reconciler.globus.throttling import RequestStats, ThrottledAdapter, TokenBucket
 from reconciler.hub import compute_expired_token_message, compute_missing_token_message
@@ -74,12 +75,15 @@ def connect(
     rate: float = DEFAULT_RATE,
     token_cache: Path | None = None,
     bucket: TokenBucket | None = None,
+    on_retry: OnRetry | None = None,
 ) -> GlobusClients:
     """Create clients (no network yet: tokens are fetched on the first call).
 
     ``token_cache`` is a JSON file written with mode 0600 in a 0700 directory, safe for
     threads and crashes and keyed by client, secret and scopes
     (``reconciler.globus.caching``); None keeps tokens in memory only (keyed by scopes).
+    ``on_retry`` is told about each retry the SDK is about to make
+    (``reconciler.globus.retrying``).
     """
     bucket = bucket or TokenBucket(rate)
     stats = RequestStats()
@@ -100,6 +104,8 @@ def connect(
             client_id=credentials.client_id, client_secret=credentials.client_secret
         )
         _throttle(login, bucket, stats, "auth")
+        if on_retry is not None:
+            install_retry_notices(login, "auth", on_retry)
         app = client_app = globus_sdk.ClientApp(
             "reconciler",
             login_client=login,
@@ -118,6 +124,8 @@ def connect(
         caller = credentials.identity_id
     for client, service in ((transfer, "transfer"), (groups, "groups"), (auth, "auth")):
         _throttle(client, bucket, stats, service)
+        if on_retry is not None:
+            install_retry_notices(client, service, on_retry)
     return GlobusClients(transfer, groups, auth, stats, caller, app)
 
 

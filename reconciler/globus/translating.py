@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import globus_sdk
 
 from reconciler.errors import GlobusError
+from reconciler.globus.retrying import compute_host, compute_network_cause
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 TOKEN_PATH = "/v2/oauth2/token"
@@ -37,7 +38,14 @@ def translate(err: Exception, *, service: str) -> GlobusError:
             retryable=err.http_status in RETRYABLE_STATUS and not definite,
         )
     if isinstance(err, globus_sdk.NetworkError):
-        return GlobusError(f"network error: {type(err).__name__}", service=service, retryable=True)
+        inner = getattr(err, "underlying_exception", None)
+        request = getattr(inner, "request", None)
+        host = compute_host(str(getattr(request, "url", "") or ""))
+        return GlobusError(
+            f"cannot reach {host}: {compute_network_cause(err)} (gave up after retrying)",
+            service=service,
+            retryable=True,
+        )
     return GlobusError(f"{type(err).__name__}: {err}", service=service)
 
 
