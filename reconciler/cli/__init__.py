@@ -13,6 +13,7 @@ from reconciler.cli import (
     doctoring,
     editing,
     history,
+    importing,
     probing,
     running,
     sandboxing,
@@ -51,6 +52,7 @@ for _module in (
     doctoring,
     probing,
     storing,
+    importing,
 ):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

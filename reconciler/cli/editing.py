@@ -41,7 +41,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_SPECS = Path("specs")
 
 
-def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+def parse_now_option(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> datetime | None:
     if value is None:
         return None
     try:
@@ -86,7 +88,7 @@ def edit_options(func: F) -> F:
             click.option(
                 "--now",
                 metavar="ISO8601",
-                callback=_parse_now,
+                callback=parse_now_option,
                 hidden=True,
                 help="Edit as of this instant (tests and reproducible runs).",
             ),
@@ -111,7 +113,7 @@ def expiry_options(func: F) -> F:
     )(func)
 
 
-def _edit(func: Callable[..., EditResult]) -> Callable[..., None]:
+def edit_command(func: Callable[..., EditResult]) -> Callable[..., None]:
     """Run an API call and render its result; refusals become exit 1, bad arguments 2."""
 
     @functools.wraps(func)
@@ -267,7 +269,7 @@ def grant_group() -> None:
     help="With --create: the spec file to write the new distribution to (may be new).",
 )
 @edit_options
-@_edit
+@edit_command
 def grant_add(
     distribution: str,
     principal: str,
@@ -302,7 +304,7 @@ def grant_add(
 @expiry_options
 @click.option("--path", metavar="PATH", help="Which grant, when PRINCIPAL has several there.")
 @edit_options
-@_edit
+@edit_command
 def grant_extend(
     distribution: str,
     principal: str,
@@ -323,7 +325,7 @@ def grant_extend(
 @click.argument("principal")
 @click.option("--path", metavar="PATH", help="Which grant, when PRINCIPAL has several there.")
 @edit_options
-@_edit
+@edit_command
 def grant_revoke(
     distribution: str, principal: str, *, specs_dir: Path, **options: Any
 ) -> EditResult:
@@ -356,7 +358,7 @@ def membership_group() -> None:
     help="The spec file to write to (may be new) [default: next to the group's others].",
 )
 @edit_options
-@_edit
+@edit_command
 def membership_add(
     group: str,
     identity: str,
@@ -375,7 +377,7 @@ def membership_add(
 @click.argument("identity")
 @expiry_options
 @edit_options
-@_edit
+@edit_command
 def membership_extend(
     group: str,
     identity: str,
@@ -395,7 +397,7 @@ def membership_extend(
 @click.argument("group")
 @click.argument("identity")
 @edit_options
-@_edit
+@edit_command
 def membership_revoke(group: str, identity: str, *, specs_dir: Path, **options: Any) -> EditResult:
     """End IDENTITY's membership in GROUP now (its expiry becomes the current time)."""
     return revoke_membership(specs_dir, group, identity, **options)
@@ -414,7 +416,7 @@ def membership_revoke(group: str, identity: str, *, specs_dir: Path, **options: 
     help="Remove entries that expired longer ago than this (m, h, d or w).",
 )
 @edit_options
-@_edit
+@edit_command
 def tidy_command(
     paths: tuple[Path, ...], *, older_than: str, specs_dir: Path, **options: Any
 ) -> EditResult:

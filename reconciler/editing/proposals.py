@@ -47,7 +47,14 @@ class RemoveItems:
     indices: tuple[int, ...]
 
 
-Expectation = SetValue | AppendItem | RemoveItems
+@dataclass(frozen=True, slots=True)
+class ReplaceDocuments:
+    """The file's documents become ``documents`` (a whole file written anew)."""
+
+    documents: tuple[Any, ...]
+
+
+Expectation = SetValue | AppendItem | RemoveItems | ReplaceDocuments
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +106,9 @@ def compute_expected(documents: Sequence[Any], expectations: Sequence[Expectatio
     """``documents`` (plain data, one per YAML document) with ``expectations`` applied."""
     result = copy.deepcopy(list(documents))
     for change in expectations:
-        if isinstance(change, SetValue):
+        if isinstance(change, ReplaceDocuments):
+            result = copy.deepcopy(list(change.documents))
+        elif isinstance(change, SetValue):
             parent = _walk(result, change.path[:-1])
             parent[change.path[-1]] = copy.deepcopy(change.value)
         elif isinstance(change, AppendItem):
