@@ -184,7 +184,8 @@ def render_adopted(
 ) -> str:
     """The file's text: a comment saying where it came from, then the entries."""
     lines = [
-        f"# Adopted from Globus by `reconciler import` at {format_instant(now)}.",
+        f"# Adopted from Globus by `reconciler import` at "
+        f"{format_instant(now.replace(microsecond=0))}.",
         "# Review it: every grant ends at its `expires`, and a later change goes",
         "# through the specs like any other.",
     ]
@@ -276,8 +277,8 @@ def _distributions(
         if prefix is not None:
             per_user.setdefault(prefix, []).append(grant)
         else:
-            grant["path"] = rule.path
-            others.append(grant)
+            principal, *terms = grant.items()
+            others.append(dict([principal, ("path", rule.path), *terms]))
     base = f"{request.prefix}-{collection.name}"
     for index, (prefix, grants) in enumerate(sorted(per_user.items())):
         name = f"{base}-per-user" + (f"-{index + 1}" if index else "")

@@ -1,0 +1,125 @@
+"""``reconciler import`` adopts what exists: rules made by hand with the SDK (as another
+tool or a person would) under the root, and members added by hand to an exclusive
+group, are written into a spec file, and the next plan prunes nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import globus_sdk
+import pytest
+
+from reconciler.spec import load_spec_set
+from tests.integration.conftest import SandboxHandle
+from tests.integration.engine.conftest import COLLECTION, GROUP, World, groups_yaml
+
+
+@pytest.fixture
+def hand_made(
+    world: World,
+    seeded: Callable[[], None],
+    sandbox: SandboxHandle,
+    transfer_client: globus_sdk.TransferClient,
+    groups_client: globus_sdk.GroupsClient,
+) -> dict[str, str]:
+    """An exclusive group, and by hand: alice on her own directory (no expiry), the
+    group on a shared one (rw, an expiry), a rule outside the root, and carol in the
+    group. The test client holds the roles a person or another tool would."""
+    world.write("groups.yaml", groups_yaml("exclusive"))
+    seeded()
+    sandbox.control.add_client(sandbox.client_id)
+    sandbox.control.grant_role("access_manager", sandbox.client_id, collection_id=COLLECTION)
+    sandbox.control.grant_role("admin", sandbox.client_id, group_id=GROUP)
+    people = {name: world.identity(f"{name}@example.org") for name in ("alice", "carol")}
+    rules = [
+        {"principal_type": "identity", "principal": people["alice"],
+         "path": f"/disthome/{people['alice']}/", "permissions": "r"},
+        {"principal_type": "group", "principal": GROUP, "path": "/disthome/shared/",
+         "permissions": "rw", "expiration_date": "2027-01-31T00:00:00+00:00"},
+        {"principal_type": "identity", "principal": people["alice"], "path": "/elsewhere/",
+         "permissions": "r"},
+    ]  # fmt: skip
+    for rule in rules:
+        transfer_client.add_endpoint_acl_rule(COLLECTION, {"DATA_TYPE": "access", **rule})
+    groups_client.batch_membership_action(
+        GROUP, globus_sdk.BatchMembershipActions().add_members([people["carol"]])
+    )
+    return people
+
+
+def test_two_hand_made_rules_are_imported_and_the_next_plan_prunes_nothing(
+    world: World, hand_made: dict[str, str]
+) -> None:
+    specs = str(world.specs)
+    before = json.loads(world.cli("plan", "--sandbox", "--output", "json", specs).output)
+    assert before["guard"]["pruned"] == 3  # what a first apply would have done without import
+
+    out = world.specs / "imported.yaml"
+    done = world.cli(
+        "import", specs, "--sandbox", "--collection", "tutorial", "--group", "tutorial-users",
+        "--for", "90d", "--out", str(out),
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "outside the root /disthome/" in done.output
+    assert "a role entry" in done.output
+    text = out.read_text()
+    assert "path: /disthome/{identity_id}/" in text
+    assert "identity: alice@example.org" in text
+    assert "group: tutorial-users" in text
+    assert "identity: carol@example.org" in text
+    assert "expires: 2027-01-31T00:00:00Z" in text  # the expiry Globus had is kept
+    assert "cleanup: false" in text  # the collection cleans up; adopted data is kept
+    loaded = load_spec_set([world.specs], now=datetime.now(UTC))
+    assert loaded.ok, [str(d) for d in loaded.diagnostics]
+
+    after = json.loads(world.cli("plan", "--sandbox", "--output", "json", specs).output)
+    kinds = [a["kind"] for a in after["actions"]]
+    assert after["guard"]["pruned"] == 0
+    assert "delete_rule" not in kinds
+    assert "remove_member" not in kinds
+    assert "remove_directory" not in kinds
+    # alice's rule had no expiry: the plan gives it one, since access must end.
+    (update,) = after["actions"]
+    assert update["kind"] == "update_rule"
+    assert update["principal"]["id"] == hand_made["alice"]
+    assert update["old_expires"] is None
+
+
+def test_import_refuses_to_overwrite_and_a_dry_run_writes_nothing(
+    world: World, hand_made: dict[str, str]
+) -> None:
+    specs = str(world.specs)
+    out = world.specs / "imported.yaml"
+    args = ["import", specs, "--sandbox", "--collection", "tutorial", "--for", "30d"]
+    dry = world.cli(*args, "--out", str(out), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "+      - identity: alice@example.org" in dry.output
+    assert not out.exists()
+
+    out.write_text("# mine\n")
+    refused = world.cli(*args, "--out", str(out))
+    assert refused.exit_code == 1
+    assert "exists already" in refused.output
+    assert out.read_text() == "# mine\n"
+
+    replaced = world.cli(*args, "--out", str(out), "--force")
+    assert replaced.exit_code == 0, replaced.output
+    assert "identity: alice@example.org" in out.read_text()
+
+    again = world.cli(*args, "--out", str(out), "--force")
+    assert again.exit_code == 0, again.output  # what the file itself declared is re-adopted
+    assert "identity: alice@example.org" in out.read_text()
+
+
+def test_import_names_unknown_collections_and_changes_nothing(world: World) -> None:
+    out = world.specs / "imported.yaml"
+    result = world.cli(
+        "import", str(world.specs), "--sandbox", "--collection", "tutoral", "--for", "30d",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "no collection `tutoral`" in result.output
+    assert "tutorial" in result.output
+    assert not out.exists()
