@@ -247,11 +247,22 @@ def clock_group() -> None:
     """Sandbox time: real time plus an offset that moves only when you move it."""
 
 
-@clock_group.command("advance")
+class _SignedDurationCommand(click.Command):
+    """Takes a negative duration (``-1d``) as its argument, not as options ``-1 -d``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        negative = [a for a in args if _DURATION.match(a) and a.strip().startswith("-")]
+        if negative and "--" not in args:
+            args = [a for a in args if a not in negative] + ["--", *negative]
+        return super().parse_args(ctx, args)
+
+
+@clock_group.command("advance", cls=_SignedDurationCommand)
 @click.argument("duration")
 @_world_options
 def clock_advance(duration: str, url: str | None, db: Path | None) -> None:
-    """Move sandbox time forward by DURATION (90, 15m, 2h, 3d; negative moves back)."""
+    """Move sandbox time forward by DURATION (90, 15m, 2h, 3d); a negative one such as
+    -1d moves it back (no `--` needed)."""
     seconds = parse_duration(duration)
     with _world(url, db) as world:
         result = world.advance_clock(seconds)

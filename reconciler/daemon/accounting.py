@@ -21,6 +21,7 @@ from reconciler.core.actions import (
     UpdateRule,
 )
 from reconciler.core.intent import Intent
+from reconciler.core.lifecycle import RuleKey
 from reconciler.core.live import LiveState
 from reconciler.core.plan import Plan
 from reconciler.daemon.reports import PassResult
@@ -44,11 +45,16 @@ def compute_outcome_counts(outcomes: Iterable[Outcome]) -> dict[tuple[str, str],
 
 
 def compute_managed_counts(
-    intent: Intent, live: LiveState, *, now: datetime
+    intent: Intent,
+    live: LiveState,
+    *,
+    now: datetime,
+    consumed: frozenset[RuleKey] = frozenset(),
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Rules per collection and memberships per group that the specs keep in force at
-    ``now`` (what Globus holds after a successful pass), keyed by spec names."""
-    desired = compute_desired(intent, live.identities, now=now)
+    ``now`` (what Globus holds after a successful pass), keyed by spec names. A grant
+    revoked after download (``consumed``) is not in force, as planning decides."""
+    desired = compute_desired(intent, live.identities, now=now, consumed=consumed)
     rules = {c.name: 0 for c in intent.collections}
     by_collection_id = {c.id: c.name for c in intent.collections}
     for key in desired.rules:

@@ -196,7 +196,8 @@ class Reconciler:
             max_clock_skew=self._settings.max_clock_skew,
             spec_files=inventory,
         )
-        rules, members = compute_managed_counts(intent, live, now=now)
+        consumed = self._target.store.load_lifecycle().consumed
+        rules, members = compute_managed_counts(intent, live, now=now, consumed=consumed)
         if self._watcher is not None:
             self._watcher.planned(intent, live, plan)
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from reconciler.core.actions import AddMember, DeleteRule, MakeDirectory, Principal, RemoveMember
+from reconciler.core.lifecycle import Lifecycle
 from reconciler.core.plan import GuardVerdict, Plan, Problem
 from reconciler.daemon.accounting import (
     compute_action_fields,
@@ -20,6 +21,7 @@ from reconciler.daemon.accounting import (
 from reconciler.daemon.reports import PassReport, compute_summary
 from reconciler.daemon.scheduling import Wake
 from reconciler.executing import Outcome
+from reconciler.planning import compute_plan
 from reconciler.spec import Diagnostic
 from tests.unit.planning.builders import (
     ALICE,
@@ -32,6 +34,7 @@ from tests.unit.planning.builders import (
     intent,
     live,
     membership,
+    rule,
 )
 
 ALICE_P = Principal("identity", ALICE, "alice@example.org")
@@ -161,3 +164,15 @@ def test_overdue_revocations_count_expiries_not_done_but_never_prunes() -> None:
     done = [Outcome(expired, "done"), Outcome(pruned, "failed"), Outcome(member, "failed")]
     assert compute_overdue_revocations(plan, done) == 1
     assert compute_overdue_revocations(plan, [Outcome(a, "done") for a in plan.actions]) == 0
+
+
+def test_managed_counts_leave_out_consumed_grants_as_the_plan_does() -> None:
+    wanted = intent((grant("alice@example.org"), grant("bob@example.org")))
+    consumed = frozenset({(COLL, "identity", ALICE, f"/disthome/{ALICE}/")})
+    rules, _ = compute_managed_counts(wanted, live(), now=NOW, consumed=consumed)
+    assert rules == {"petrel": 1}
+    # The plan after a converged pass manages the same: bob's rule, not alice's.
+    converged = live((rule(BOB, f"/disthome/{BOB}/", expires=NOW + timedelta(days=30)),))
+    plan = compute_plan(wanted, converged, now=NOW, lifecycle=Lifecycle(consumed=consumed))
+    assert plan.actions == ()
+    assert plan.managed_rules == rules["petrel"]
