@@ -122,3 +122,17 @@ def test_a_bad_history_instant_names_its_option_not_now() -> None:
         result.output
     )
     assert "--now" not in result.output
+
+
+def test_shell_completion_as_documented() -> None:
+    script = CliRunner(env={"_RECONCILER_COMPLETE": "bash_source"}).invoke(
+        cli, [], prog_name="reconciler"
+    )
+    assert "_reconciler_completion()" in script.output
+    env = {
+        "_RECONCILER_COMPLETE": "bash_complete",
+        "COMP_WORDS": "reconciler sh",
+        "COMP_CWORD": "1",
+    }
+    words = CliRunner(env=env).invoke(cli, [], prog_name="reconciler")
+    assert "plain,show-plan" in words.output.splitlines()
