@@ -54,7 +54,7 @@ class ImportRequest:
     prefix: str = "imported"
 
 
-def import_specs(
+def apply_import(
     specs_dir: Path,
     request: ImportRequest,
     *,
@@ -81,7 +81,7 @@ def import_specs(
     with open_target(target) as opened:
         opened.seed(scope)
         live = fetch_live_state(opened.clients, scope)
-        usernames = _usernames(opened.clients, live)
+        usernames = _fetch_usernames(opened.clients, live)
     found = compute_found(scope, live, intent=intent, usernames=usernames, now=instant)
 
     def compute(ws: Workspace) -> Proposal:
@@ -133,7 +133,7 @@ def _named(declared: Sequence[_T], name: str, kind: str) -> _T:
     )
 
 
-def _usernames(clients: GlobusClients, live: LiveState) -> dict[str, str]:
+def _fetch_usernames(clients: GlobusClients, live: LiveState) -> dict[str, str]:
     """Identity UUID -> username for the rules' and members' identities Auth knows."""
     ids = {
         rule.principal

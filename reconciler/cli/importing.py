@@ -16,7 +16,7 @@ import click
 from reconciler.cli.editing import DEFAULT_SPECS, edit_command, expiry_options, parse_now_option
 from reconciler.cli.options import target_options
 from reconciler.editing.results import EditResult
-from reconciler.importing import ImportRequest, import_specs
+from reconciler.importing import ImportRequest, apply_import
 from reconciler.targeting import TargetOptions
 
 
@@ -102,7 +102,7 @@ def import_command(
         overwrite=force,
         prefix=name_prefix,
     )
-    return import_specs(specs_dir, request, target=target, dry_run=dry_run, now=now)
+    return apply_import(specs_dir, request, target=target, dry_run=dry_run, now=now)
 
 
 COMMANDS = [import_command]

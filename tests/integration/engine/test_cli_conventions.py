@@ -188,6 +188,12 @@ def test_target_limits_plan_and_apply_and_never_prunes_outside(
                       "--target", "collection:tutorial", str(two.specs))  # fmt: skip
     assert blocked.exit_code == 1
     assert "BLOCKED" in blocked.output
+    as_json = two.cli("apply", "--sandbox", "--auto-approve", *guard, "--output", "json",
+                      "--target", "collection:tutorial", str(two.specs))  # fmt: skip
+    assert as_json.exit_code == 1
+    doc = json.loads(as_json.stdout)
+    assert (doc["applied"], doc["ok"], doc["refused"]) == (False, False, "nothing was applied")
+    assert doc["plan"]["guard"]["tripped"] is True
     assert len(two.rules()) == 1
     applied = two.cli("apply", "--sandbox", "--auto-approve", *guard,
                       "--target", "users", str(two.specs))  # fmt: skip
