@@ -10,8 +10,9 @@ only ever hold a *subset* of what the full plan would do:
 - ``group:NAME``: the membership changes of that group, prunes (exclusive groups)
   included;
 - a distribution's name: the rules of its grants (created, updated, or revoked at
-  expiry or download), their directories and staging. A prune belongs to no
-  distribution, so a distribution target never prunes anything.
+  expiry or download), their directories, staging, and the cancelled removal of a
+  directory whose grant is back. A prune (and a pruned directory's scheduled removal)
+  belongs to no distribution, so a distribution target never prunes anything.
 
 Safety: the deletion guard still applies. A targeted plan that prunes anything while
 the full plan is refused by the guard is refused too (the guard's checks only ever
@@ -31,6 +32,7 @@ from typing import Literal
 from reconciler.core.actions import (
     Action,
     AddMember,
+    CancelRemoval,
     CreateRule,
     DeleteRule,
     MakeDirectory,
@@ -76,7 +78,8 @@ def compute_targeted_plan(
     keys = _distribution_keys(intent, live, names, now=plan.now)
     collections = {t.name for t in targets if t.kind == "collection"}
     groups = {t.name for t in targets if t.kind == "group"}
-    direct = [a for a in plan.actions if _in_scope(a, keys, collections, groups)]
+    key_paths = {(key[0], key[3]) for key in keys}
+    direct = [a for a in plan.actions if _in_scope(a, keys, key_paths, collections, groups)]
     granted = {(a.collection_id, a.path) for a in direct if isinstance(a, CreateRule | StageData)}
     needed = {(cid, p) for cid, path in granted for p in self_and_ancestors(path)}
     chosen = {id(a) for a in direct}
@@ -103,11 +106,17 @@ def compute_targeted_guard(full: GuardVerdict, actions: Iterable[Action]) -> Gua
         if tripped
         else ""
     )
-    return GuardVerdict(pruned, full.managed, tripped, explanation)
+    return GuardVerdict(
+        pruned, full.managed, tripped, explanation, full.tripped_by if pruned else ()
+    )
 
 
 def _in_scope(
-    action: Action, keys: frozenset[RuleKey], collections: set[str], groups: set[str]
+    action: Action,
+    keys: frozenset[RuleKey],
+    key_paths: set[tuple[str, str]],
+    collections: set[str],
+    groups: set[str],
 ) -> bool:
     if isinstance(action, AddMember | RemoveMember):
         return action.group in groups
@@ -117,11 +126,13 @@ def _in_scope(
         return _key(action) in keys
     if isinstance(action, DeleteRule):
         return not action.pruned and _key(action) in keys
-    if isinstance(action, RemoveDirectory):
-        return not action.pruned and any(
-            (k[0], k[3]) == (action.collection_id, action.path) for k in keys
-        )
-    return False  # a directory is made only for a grant in scope (see above)
+    if isinstance(action, RemoveDirectory | CancelRemoval):
+        # A pruned directory belongs to no distribution; a cancelled removal keeps the
+        # data of a grant that is back.
+        pruned = isinstance(action, RemoveDirectory) and action.pruned
+        return not pruned and (action.collection_id, action.path) in key_paths
+    # Made only for a grant in scope (see above); a scheduled removal is for a prune.
+    return False
 
 
 def _key(action: CreateRule | UpdateRule | StageData | DeleteRule) -> RuleKey:
