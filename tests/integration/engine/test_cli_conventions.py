@@ -282,3 +282,30 @@ def test_a_retried_503_is_announced(world: World, seeded: object, sandbox: Sandb
         ("HTTP 503 Service Unavailable", 2),
     ]
     assert notices[0].host == world.url.removeprefix("http://").rstrip("/")
+
+
+def test_a_targeted_apply_never_hides_a_vanished_spec_file(two: World) -> None:
+    """The full apply records which spec files held grants. A file deleted since must
+    still trip the guard after a targeted apply that left its prune out."""
+    extra = two.write("extra.yaml", EXTRA)
+    assert two.cli("apply", "--sandbox", "--auto-approve", str(two.specs)).exit_code == 0
+    extra.unlink()
+    targeted = two.cli("apply", "--sandbox", "--auto-approve", "--target", "users",
+                       str(two.specs))  # fmt: skip
+    assert targeted.exit_code == 0, targeted.output
+    assert "No changes" in targeted.output
+    after = plan_json(two)
+    assert after["blocked"] is True
+    assert "vanished_spec_files" in after["guard"]["tripped_by"]  # type: ignore[index]
+    assert any(r["path"] == "/disthome/extra/" for r in two.rules())
+
+
+EXTRA = """
+distributions:
+  - name: extra
+    collection: tutorial
+    grants:
+      - group: tutorial-users
+        path: /disthome/extra/
+        expires: 2027-06-30
+"""
