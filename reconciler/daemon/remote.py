@@ -1,10 +1,15 @@
 """The other end of the console: ``reconciler daemon`` talking to a running daemon over
 its local HTTP address. I/O only (stdlib ``urllib``); every failure becomes a
 ``DaemonUnreachable`` or ``ControlRefused`` that says what to check, never a traceback.
+
+Requests go straight to the address: no ``$http_proxy`` (a proxy would receive the
+control token, and cannot reach the caller's loopback anyway) and no redirects (the
+daemon never redirects; following one would carry the token elsewhere).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -16,6 +21,14 @@ from reconciler.daemon.snapshots import DaemonSnapshot, PassRecord, parse_snapsh
 from reconciler.errors import ConfigurationError, ReconcilerError
 
 TIMEOUT = 10.0
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None  # the 3xx itself is then answered as an HTTPError
+
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
 
 class DaemonUnreachable(ReconcilerError):
@@ -54,23 +67,31 @@ def load_token(path: Path | None) -> str | None:
     return token
 
 
+def _unreachable(base: str, reason: object) -> DaemonUnreachable:
+    return DaemonUnreachable(
+        f"no daemon answers at {base} ({reason}); is `reconciler run` running with "
+        "--metrics-address set to this address? (--address or $RECONCILER_METRICS_ADDRESS)"
+    )
+
+
 def _open(request: urllib.request.Request, base: str) -> bytes:
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        with _OPENER.open(request, timeout=TIMEOUT) as response:
             return bytes(response.read())
     except urllib.error.HTTPError as err:
-        body = err.read()
+        try:
+            body = err.read()
+        except (OSError, http.client.HTTPException):
+            body = b""
         try:
             message = str(json.loads(body)["error"])
         except (ValueError, KeyError, TypeError):
-            message = body.decode("utf-8", "replace").strip() or err.reason
+            message = " ".join(body.decode("utf-8", "replace").split())[:200] or err.reason
         raise ControlRefused(f"the daemon at {base} refused: {message} (HTTP {err.code})") from err
-    except (urllib.error.URLError, OSError) as err:
-        reason = getattr(err, "reason", err)
-        raise DaemonUnreachable(
-            f"no daemon answers at {base} ({reason}); is `reconciler run` running with "
-            "--metrics-address set to this address? (--address or $RECONCILER_METRICS_ADDRESS)"
-        ) from err
+    except http.client.HTTPException as err:  # something answers there, but not in HTTP
+        raise _unreachable(base, f"a malformed HTTP answer: {type(err).__name__}") from err
+    except OSError as err:  # URLError is one
+        raise _unreachable(base, getattr(err, "reason", err)) from err
 
 
 def fetch_snapshot(base: str) -> DaemonSnapshot:

@@ -9,6 +9,8 @@ is served and who may change anything is decided by ``app``.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import socket
 import threading
 from collections.abc import Callable, Mapping
@@ -21,6 +23,9 @@ from reconciler.daemon.health import Health, Verdict
 
 DEFAULT_METRICS_ADDRESS = "127.0.0.1:9464"
 MAX_BODY = 64 * 1024
+REQUEST_TIMEOUT = 10.0
+"""Seconds a client may take to send its request: a connection that sends nothing (or
+drips) is closed, so idle clients cannot pile up threads."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +54,31 @@ class Reply:
 App = Callable[[Request], Reply]
 
 
+_HOST_NAME = re.compile(
+    r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
+
+
+def _is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def compute_bind_address(text: str) -> tuple[str, int]:
-    """``host:port``, ``[v6]:port`` or ``:port`` (all interfaces) -> (host, port)."""
+    """``host:port``, ``[v6]:port`` or ``:port`` (all interfaces) -> (host, port); the
+    host is an IP address or a DNS name, else ``ValueError``."""
     host, sep, port = text.strip().rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+    if not sep or not port.isascii() or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ValueError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:9464)")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
+        if not _is_ip_address(host):
+            raise ValueError(f"{text!r} is not HOST:PORT: [{host}] is not an IPv6 address")
+    elif host and not _is_ip_address(host) and not _HOST_NAME.fullmatch(host):
+        raise ValueError(f"{text!r} is not HOST:PORT: {host!r} is not a host name or address")
     return host, int(port)
 
 
@@ -83,6 +106,7 @@ def start_http_server(
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "reconciler"
+        timeout = REQUEST_TIMEOUT
 
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]

@@ -10,6 +10,7 @@ JSON, retrying network errors, 429 and 5xx with exponential backoff (``schedulin
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import queue
 import threading
@@ -33,7 +34,8 @@ BACKOFF_CAP = 300.0
 TIMEOUT = 10.0
 
 Post = Callable[[str, bytes, float], int]
-"""``post(url, body, timeout)`` -> HTTP status; raises ``OSError`` when no answer came."""
+"""``post(url, body, timeout)`` -> HTTP status; raises ``OSError`` when no answer came
+(``http.client.HTTPException`` when the answer was not HTTP)."""
 
 
 def compute_safe_url(url: str) -> str:
@@ -100,14 +102,18 @@ class _Channel:
             body = self.queue.get()
             if body is None:
                 return
-            self._deliver(body)
+            try:
+                self._deliver(body)
+            except Exception as err:  # a bug must not end delivery of every later event
+                # Only the type: an exception's text may quote the URL and its secret.
+                log.error("webhook_gave_up", url=self.safe, error=type(err).__name__)
 
     def _deliver(self, body: bytes) -> None:
         for attempt in range(1, self._retry.attempts + 1):
             try:
                 status = self._post(self.url, body, TIMEOUT)
                 problem = None if 200 <= status < 300 else f"HTTP {status}"
-            except OSError as err:
+            except (OSError, http.client.HTTPException) as err:
                 status = 0
                 problem = type(err).__name__ + (f": {err.reason}" if hasattr(err, "reason") else "")
             if problem is None:

@@ -79,4 +79,6 @@ def test_pages_errors_and_methods(parts: tuple[Console, Suspension, Inbox]) -> N
     assert call(console, "POST", "/", b"{}")[0] == 405
     assert call(console, "POST", "/api/reconcile", b"not json")[0] == 400
     assert call(console, "POST", "/api/reconcile", b"[1]")[0] == 400
+    deep = b"[" * 60_000  # within the 64 KiB body limit, beyond the decoder's recursion
+    assert call(console, "POST", "/api/reconcile", deep)[0] == 400
     assert inbox.drain() == frozenset()  # none of these changed anything

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from reconciler import __version__
+from reconciler.daemon import serving
 from reconciler.daemon.health import Health
 from reconciler.daemon.metrics import DaemonMetrics
 from reconciler.daemon.reports import PassReport
@@ -158,6 +161,22 @@ def test_health_and_readiness_over_http(
     assert get(server.url + "/nothing")[0] == 404
 
 
+def test_a_client_that_sends_nothing_is_disconnected(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An idle connection must not hold a server thread for ever (anyone who reaches
+    the address could open thousands)."""
+    monkeypatch.setattr(serving, "REQUEST_TIMEOUT", 0.3)
+    server = start_http_server("127.0.0.1:0", metrics=lambda: b"", health=Health(resync=10.0))
+    host, port = server.url.removeprefix("http://").split(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=5) as idle:
+            started = time.monotonic()
+            idle.sendall(b"GET /metrics HTTP/1.1\r\n")  # and never the rest
+            assert idle.recv(1024) == b""  # closed by the server
+            assert time.monotonic() - started < 3
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -165,13 +184,28 @@ def test_health_and_readiness_over_http(
         (":9464", ("", 9464)),
         ("[::1]:9000", ("::1", 9000)),
         ("localhost:0", ("localhost", 0)),
+        ("monitor-1.example.org:9464", ("monitor-1.example.org", 9464)),
     ],
 )
 def test_bind_addresses(text: str, expected: tuple[str, int]) -> None:
     assert compute_bind_address(text) == expected
 
 
-@pytest.mark.parametrize("text", ["9464", "host:", "host:99999", "host:http"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9464",
+        "host:",
+        "host:99999",
+        "host:http",
+        # hosts no URL can carry: each was an "internal error" of `reconciler daemon`
+        "a b:80",
+        "[::1:80",
+        "http://127.0.0.1:9464",
+        "[evil.example]:80",
+        "-host:80",
+    ],
+)
 def test_bad_bind_addresses_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="HOST:PORT"):
         compute_bind_address(text)

@@ -4,6 +4,7 @@ used in tests/integration/daemon/test_daemon_notifications.py."""
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
 from typing import Any
@@ -133,3 +134,34 @@ def test_safe_urls(url: str, safe: str) -> None:
 )
 def test_webhook_urls_are_checked(url: str, ok: bool) -> None:
     assert (check_webhook_url(url) is None) is ok
+
+
+def test_an_answer_that_is_not_http_is_retried_and_delivery_goes_on(
+    events: list[dict[str, Any]],
+) -> None:
+    """``http.client`` raises ``HTTPException`` (not an ``OSError``) for a malformed
+    answer; it is a failed attempt like any other, and never ends the delivery thread."""
+    calls: list[bytes] = []
+    delivered = threading.Event()
+
+    def garbled_first(url: str, body: bytes, timeout: float) -> int:
+        calls.append(body)
+        if len(calls) == 1:
+            raise http.client.BadStatusLine("SSH-2.0-OpenSSH_9.2")
+        if len(calls) == 2:
+            raise RuntimeError(f"a bug that quotes {url}")
+        delivered.set()
+        return 200
+
+    sender = WebhookSender([SECRET_URL], post=garbled_first, retry=FAST)
+    sender.start()
+    sender.send({"text": "one"})  # a garbled answer, then a bug: given up
+    sender.send({"text": "two"})  # still delivered by the same thread
+    assert delivered.wait(5)
+    sender.stop()
+    assert calls == [b'{"text": "one"}', b'{"text": "one"}', b'{"text": "two"}']
+    failed = next(e for e in events if e["event"] == "webhook_failed")
+    assert failed["error"] == "BadStatusLine"
+    gave_up = next(e for e in events if e["event"] == "webhook_gave_up")
+    assert gave_up["error"] == "RuntimeError"
+    assert all("secret" not in repr(e) for e in events)
