@@ -18,7 +18,7 @@ from reconciler.credentials import (
     load_credentials,
     sandbox_credentials,
 )
-from reconciler.errors import GlobusError
+from reconciler.errors import ConfigurationError, GlobusError
 from reconciler.globus.connecting import DEFAULT_RATE, GlobusClients, connect
 from reconciler.globus.retrying import OnRetry
 from reconciler.private import make_private_dir
@@ -143,6 +143,12 @@ def open_connection(options: TargetOptions) -> Iterator[Connection]:
     url: str | None = None
     if options.sandbox:
         url = os.environ.get("RECONCILER_SANDBOX_URL")
+        if not url and not sandbox_db_path().exists():
+            raise ConfigurationError(
+                f"there is no sandbox at {sandbox_db_path()} to check (nothing was created): "
+                "any --sandbox plan or apply makes and seeds one; or set "
+                "RECONCILER_SANDBOX_URL (or RECONCILER_SANDBOX_DB) to the sandbox to use"
+            )
         if not url:
             running = start_sandbox(sandbox_db_path())
             url = running.url

@@ -131,10 +131,11 @@ def compute_checks(intent: Intent, facts: ReadinessFacts) -> tuple[Check, ...]:
     checks = list(_token_checks(intent, facts.token))
     monitored = {g.collection_id for g in intent.grants if g.revoke_after_download}
     for collection in intent.collections:
-        found = facts.collections.get(collection.id) or CollectionFacts(
-            collection.id, CallError(None, None, "not checked")
-        )
         subject = f"collection {collection.name} ({collection.id})"
+        found = facts.collections.get(collection.id)
+        if found is None:
+            checks.append(_unchecked("collection_exists", subject, facts.token))
+            continue
         checks.extend(
             _collection_checks(
                 subject,
@@ -145,16 +146,32 @@ def compute_checks(intent: Intent, facts: ReadinessFacts) -> tuple[Check, ...]:
             )
         )
     for group in intent.groups:
-        found_group = facts.groups.get(group.id) or GroupFacts(
-            group.id, CallError(None, None, "not checked")
+        subject = f"group {group.name} ({group.id})"
+        found_group = facts.groups.get(group.id)
+        checks.append(
+            _group_check(subject, found_group, who=who)
+            if found_group is not None
+            else _unchecked("group_role", subject, facts.token)
         )
-        checks.append(_group_check(f"group {group.name} ({group.id})", found_group, who=who))
     for source in stage_sources(intent):
-        found_source = facts.sources.get(source) or SourceFacts(
-            source, CallError(None, None, "not checked")
+        found_source = facts.sources.get(source)
+        checks.append(
+            _source_check(found_source, who=who)
+            if found_source is not None
+            else _unchecked("stage_source_read", _source_subject(source), facts.token)
         )
-        checks.append(_source_check(found_source, who=who))
     return tuple(checks)
+
+
+def _source_subject(source: StageSource) -> str:
+    return f"stage source {source.collection_id}:{source.path}"
+
+
+def _unchecked(check: str, subject: str, token: TokenFacts) -> Check:
+    """A question that was never asked: after a failed token request, because of it."""
+    if token.error is not None:
+        return Check(check, subject, "fail", "not checked: no token", "fix the credentials first")
+    return Check(check, subject, "fail", "not checked", "run `reconciler doctor` again")
 
 
 def checks_pass(checks: tuple[Check, ...]) -> bool:
@@ -163,12 +180,15 @@ def checks_pass(checks: tuple[Check, ...]) -> bool:
 
 def _token_checks(intent: Intent, token: TokenFacts) -> list[Check]:
     if token.error is not None:
-        remedy = (
-            "check GLOBUS_CLIENT_ID and the client secret (app.globus.org, the client's "
-            "Client Secrets page)"
-            if token.kind == "client"
-            else "log in to the hub again so it hands over fresh tokens"
-        )
+        if token.error.http_status is None:
+            remedy = "Globus Auth did not answer: check the network (and any proxy), then retry"
+        elif token.kind == "client":
+            remedy = (
+                "check GLOBUS_CLIENT_ID and the client secret (app.globus.org, the client's "
+                "Client Secrets page)"
+            )
+        else:
+            remedy = "log in to the hub again so it hands over fresh tokens"
         return [Check("credentials", token.principal, "fail", str(token.error), remedy)]
     checks = [
         Check(
@@ -339,7 +359,7 @@ def _group_check(subject: str, facts: GroupFacts, *, who: str) -> Check:
 
 
 def _source_check(facts: SourceFacts, *, who: str) -> Check:
-    subject = f"stage source {facts.source.collection_id}:{facts.source.path}"
+    subject = _source_subject(facts.source)
     if facts.error is None:
         return Check("stage_source_read", subject, "ok", "readable")
     status = facts.error.http_status

@@ -32,6 +32,7 @@ from reconciler.credentials import ClientCredentials, Credentials
 from reconciler.errors import ConfigurationError
 from reconciler.globus.connecting import AUTH_RS, GROUPS_RS, TRANSFER_RS, GlobusClients
 from reconciler.globus.sources import require_source_scopes
+from reconciler.globus.translating import translate
 
 REQUESTED_SCOPES: Mapping[str, tuple[str, ...]] = {
     TRANSFER_RS: (str(TransferScopes.all),),
@@ -44,13 +45,12 @@ K = TypeVar("K")
 T = TypeVar("T")
 
 
-def _call_error(err: Exception) -> CallError:
+def _call_error(err: Exception, *, service: str) -> CallError:
+    """The failed call as a fact, worded as every other Globus error is (``translate``)."""
     if isinstance(err, ConfigurationError):  # a hub token that is missing or expired
         return CallError(None, None, str(err))
-    if isinstance(err, globus_sdk.GlobusAPIError):
-        code = err.code if err.code and err.code != "Error" else None
-        return CallError(err.http_status, code, str(err.message or err.text or "request failed"))
-    return CallError(None, None, f"network error: {type(err).__name__}")
+    translated = translate(err, service=service)
+    return CallError(translated.http_status, translated.code, translated.message)
 
 
 def fetch_token_facts(credentials: Credentials) -> TokenFacts:
@@ -76,7 +76,7 @@ def fetch_token_facts(credentials: Credentials) -> TokenFacts:
             for server, data in response.by_resource_server.items()
         }
     except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError) as err:
-        return TokenFacts("client", who, REQUESTED_SCOPES, error=_call_error(err))
+        return TokenFacts("client", who, REQUESTED_SCOPES, error=_call_error(err, service="auth"))
     finally:
         login.close()
     return TokenFacts("client", who, REQUESTED_SCOPES, granted)
@@ -88,7 +88,7 @@ def fetch_collection_facts(
     try:
         doc: Mapping[str, Any] = transfer.get_endpoint(collection_id).data
     except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError, ConfigurationError) as err:
-        return CollectionFacts(collection_id, _call_error(err))
+        return CollectionFacts(collection_id, _call_error(err, service="transfer"))
     roles = doc.get("my_effective_roles")
     return CollectionFacts(
         collection_id,
@@ -103,7 +103,7 @@ def fetch_group_facts(groups: globus_sdk.GroupsClient, group_id: str) -> GroupFa
     try:
         doc: Mapping[str, Any] = groups.get_group(group_id, include="my_memberships").data
     except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError, ConfigurationError) as err:
-        return GroupFacts(group_id, _call_error(err))
+        return GroupFacts(group_id, _call_error(err, service="groups"))
     mine = doc.get("my_memberships") or ()
     roles = sorted({str(m.get("role")) for m in mine if m.get("status", "active") == "active"})
     return GroupFacts(group_id, my_roles=tuple(roles))
@@ -113,7 +113,7 @@ def fetch_source_facts(transfer: globus_sdk.TransferClient, source: StageSource)
     try:
         transfer.operation_ls(source.collection_id, path=source.path, limit=1)
     except (globus_sdk.GlobusAPIError, globus_sdk.NetworkError, ConfigurationError) as err:
-        return SourceFacts(source, _call_error(err))
+        return SourceFacts(source, _call_error(err, service="transfer"))
     return SourceFacts(source)
 
 

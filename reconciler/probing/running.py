@@ -100,14 +100,20 @@ def _run(s: ProbeSession) -> None:
         s.record("rule_expiry", lambda: behaviours.finish_expiry(s, expiring))
 
 
+DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Ctrl-C, and SIGTERM (which ``reconciler probe`` turns into a Ctrl-C)."""
+
+
 @contextmanager
 def _deferred_interrupts() -> Iterator[None]:
-    """Cleaning up is not interrupted by a second Ctrl-C (it is bounded anyway)."""
+    """Cleaning up is not interrupted by a second Ctrl-C or a SIGTERM (it is bounded
+    anyway); a signal that arrives meanwhile is dropped: the probe is stopping."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in DEFERRED_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)

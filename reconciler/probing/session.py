@@ -150,8 +150,8 @@ class ProbeSession:
         directory with one delete task (waiting at most ``CLEANUP_WAIT`` for it). Never
         raises for a Globus answer: what could not be undone is listed."""
         cleanup = Cleanup(directory=self.run_dir)
-        self.port.allow_cleanup(len(self.rules) + 2 + int(CLEANUP_WAIT / TASK_POLL))
-        for rule_id in list(self.rules):
+        self.port.allow_cleanup(len(self.rules) + 3 + int(CLEANUP_WAIT / TASK_POLL))
+        for rule_id in self._rules_to_delete(cleanup):
             try:
                 self.port.delete_rule(rule_id)
                 cleanup.rules_deleted += 1
@@ -161,7 +161,8 @@ class ProbeSession:
                 else:
                     cleanup.rules_left.append(rule_id)
                     cleanup.errors.append(f"rule {rule_id}: {err}")
-            self.rules.remove(rule_id)
+            if rule_id in self.rules:
+                self.rules.remove(rule_id)
         if self.saved_limit is not None:
             try:
                 self.restore_rule_limit()
@@ -180,3 +181,25 @@ class ProbeSession:
             except GlobusError as err:
                 cleanup.errors.append(f"directory {self.run_dir}: {err}")
         return cleanup
+
+    def _rules_to_delete(self, cleanup: Cleanup) -> list[str]:
+        """The rules the probe knows it made, and any other rule in its run directory:
+        one whose creation Globus carried out but whose answer never came back (a
+        dropped connection, a Ctrl-C) has no id here, yet it is the probe's too."""
+        ids = list(self.rules)
+        if self.run_dir is None:
+            return ids
+        try:
+            listed = self.port.list_rules()
+        except GlobusError as err:
+            cleanup.errors.append(f"cannot list the rules to find any left behind: {err}")
+            return ids
+        strays = [
+            str(rule["id"])
+            for rule in listed
+            if rule.get("id")
+            and str(rule.get("path") or "").startswith(self.run_dir)
+            and str(rule["id"]) not in ids
+        ]
+        self.port.allow_cleanup(len(strays))
+        return ids + strays

@@ -165,3 +165,26 @@ def test_a_mapped_stage_source_is_read_with_its_data_access_consent(
     result = doctor()
     assert f"stage source {SOURCE}:/share/godata/: readable" in result.output, result.output
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("doctor", "--sandbox", str(EXAMPLE_SPECS)),
+        ("probe", "--sandbox", "--collection", COLLECTION, "--path", "/scratch/"),
+    ],
+)
+def test_no_sandbox_to_check_is_an_error_and_creates_none(
+    command: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without $RECONCILER_SANDBOX_URL the in-process sandbox opens
+    .reconciler/sandbox.db; doctor (and probe) must not create one to look at."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("RECONCILER_SANDBOX_URL", "RECONCILER_SANDBOX_DB"):
+        monkeypatch.delenv(name, raising=False)
+    result = run(*command)
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        "error: there is no sandbox at .reconciler/sandbox.db to check (nothing was created)"
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from reconciler.cli import cli
 from reconciler.cli.probing import SandboxClock, SandboxRuleLimit
 from reconciler.credentials import SANDBOX_CLIENT_ID, sandbox_credentials
+from reconciler.errors import GlobusError
 from reconciler.globus.connecting import connect
 from reconciler.globus.probing import ProbePort
 from reconciler.probing import ProbeOptions, run_probe
@@ -272,4 +273,86 @@ def test_probe_rule_limit_creates_rules_until_globus_refuses(
     }
     assert report.cleanup.complete
     assert report.cleanup.rule_limit_restored is None
+    assert state(sandbox, collection) == before
+
+
+class AnswerLostPort(ProbePort):
+    """Globus makes the ``lose``-th rule, but its answer never reaches the probe: the
+    connection drops (a network error) or Ctrl-C arrives just before the id is kept."""
+
+    def __init__(self, *args: Any, lose: int, failure: BaseException, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lose = lose
+        self.failure = failure
+        self.created = 0
+
+    def create_rule(self, **kwargs: Any) -> str:
+        rule_id = super().create_rule(**kwargs)
+        self.created += 1
+        if self.created == self.lose:
+            raise self.failure
+        return rule_id
+
+
+@pytest.mark.parametrize(
+    ("lose", "failure"),
+    [
+        (1, KeyboardInterrupt()),  # the expiring rule
+        (2, GlobusError("network error: ConnectionError", service="transfer", retryable=True)),
+    ],
+)
+def test_a_rule_whose_answer_was_lost_is_still_cleaned_up(
+    sandbox: SandboxHandle, collection: str, lose: int, failure: BaseException
+) -> None:
+    before = state(sandbox, collection)
+    clients = connect(sandbox_credentials())
+    try:
+        port = AnswerLostPort(
+            clients.transfer, collection, SCRATCH, max_calls=300, lose=lose, failure=failure
+        )
+        report = run_probe(
+            port,
+            SandboxClock(sandbox.control),
+            ProbeOptions(SANDBOX_CLIENT_ID),
+            limits=SandboxRuleLimit(sandbox.control),
+        )
+    finally:
+        clients.close()
+    assert port.created >= lose
+    assert report.cleanup.complete, report.cleanup
+    assert report.cleanup.rules_left == []
+    assert state(sandbox, collection) == before
+
+
+class SignalledDuringCleanupPort(ProbePort):
+    """A SIGTERM (which the command turns into a Ctrl-C) arrives while the run
+    directory is being deleted, after the probe was already interrupted once."""
+
+    def submit_delete(self, path: str) -> str:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return super().submit_delete(path)
+
+
+def test_a_second_signal_does_not_cut_cleaning_up_short(
+    sandbox: SandboxHandle, collection: str
+) -> None:
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    before = state(sandbox, collection)
+    previous = signal.signal(signal.SIGTERM, interrupt)  # as `reconciler probe` does
+    clients = connect(sandbox_credentials())
+    try:
+        port = SignalledDuringCleanupPort(clients.transfer, collection, SCRATCH, max_calls=300)
+        report = run_probe(
+            port,
+            InterruptingClock(sandbox.control),
+            ProbeOptions(SANDBOX_CLIENT_ID),
+            limits=SandboxRuleLimit(sandbox.control),
+        )
+    finally:
+        clients.close()
+        signal.signal(signal.SIGTERM, previous)
+    assert report.interrupted
+    assert report.cleanup.complete, report.cleanup
     assert state(sandbox, collection) == before

@@ -192,6 +192,19 @@ def test_a_failed_token_request_skips_the_rest_but_still_fails_them() -> None:
     checks = compute_checks(specs(), facts)
     assert {c.status for c in checks if c.check != "credentials"} == {"fail"}
     assert "not checked" in by_check(checks, "collection_exists")[0].detail
+    # and each of them points at the credentials, not at Globus or the spec
+    assert {c.remedy for c in checks if c.check != "credentials"} == {"fix the credentials first"}
+
+
+def test_an_unreachable_auth_is_not_blamed_on_the_client_secret() -> None:
+    no_answer = CallError(None, None, "network error: GlobusConnectionError")
+    checks = compute_checks(
+        specs(), ReadinessFacts(TokenFacts("client", CLIENT, {}, error=no_answer))
+    )
+    credentials = by_check(checks, "credentials")[0]
+    assert credentials.status == "fail"
+    assert "client secret" not in credentials.remedy
+    assert "check the network" in credentials.remedy
 
 
 def test_activity_role_is_checked_only_where_a_grant_revokes_after_download() -> None:
