@@ -82,6 +82,8 @@ class Cleanup:
     directory: str | None = None
     delete_task: str | None = None
     delete_status: str | None = None
+    directory_absent: bool = False
+    """The run directory is not there (its mkdir failed): nothing was left to delete."""
     rule_limit_restored: bool | None = None
     """None: never lowered; True: lowered and restored; False: could not restore."""
     errors: list[str] = field(default_factory=list)
@@ -92,7 +94,11 @@ class Cleanup:
             not self.rules_left
             and not self.errors
             and self.rule_limit_restored is not False
-            and (self.directory is None or self.delete_status in ("SUCCEEDED", "ACTIVE"))
+            and (
+                self.directory is None
+                or self.directory_absent
+                or self.delete_status in ("SUCCEEDED", "ACTIVE")
+            )
         )
 
 

@@ -150,7 +150,7 @@ class ProbeSession:
         directory with one delete task (waiting at most ``CLEANUP_WAIT`` for it). Never
         raises for a Globus answer: what could not be undone is listed."""
         cleanup = Cleanup(directory=self.run_dir)
-        self.port.allow_cleanup(len(self.rules) + 3 + int(CLEANUP_WAIT / TASK_POLL))
+        self.port.allow_cleanup(len(self.rules) + 4 + int(CLEANUP_WAIT / TASK_POLL))
         for rule_id in self._rules_to_delete(cleanup):
             try:
                 self.port.delete_rule(rule_id)
@@ -178,9 +178,20 @@ class ProbeSession:
                     service_seconds=CLEANUP_WAIT,
                     real_deadline=self.monotonic() + CLEANUP_WAIT,
                 )
+                if cleanup.delete_status == "FAILED":
+                    cleanup.directory_absent = self._is_absent(self.run_dir)
             except GlobusError as err:
                 cleanup.errors.append(f"directory {self.run_dir}: {err}")
         return cleanup
+
+    def _is_absent(self, path: str) -> bool:
+        """Whether listing ``path`` answers 404: a delete task fails on a directory that
+        was never made, and then nothing is left behind."""
+        try:
+            self.port.ls(path)
+        except GlobusError as err:
+            return err.http_status == 404
+        return False
 
     def _rules_to_delete(self, cleanup: Cleanup) -> list[str]:
         """The rules the probe knows it made, and any other rule in its run directory:

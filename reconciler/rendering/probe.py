@@ -49,6 +49,7 @@ def render_probe_json(report: ProbeReport) -> str:
             "directory": cleanup.directory,
             "delete_task": cleanup.delete_task,
             "delete_status": cleanup.delete_status,
+            "directory_absent": cleanup.directory_absent,
             "rule_limit_restored": cleanup.rule_limit_restored,
             "errors": cleanup.errors,
         },

@@ -356,3 +356,20 @@ def test_a_second_signal_does_not_cut_cleaning_up_short(
     assert report.interrupted
     assert report.cleanup.complete, report.cleanup
     assert state(sandbox, collection) == before
+
+
+def test_a_run_directory_that_was_never_made_is_not_reported_as_left_behind(
+    sandbox: SandboxHandle, collection: str
+) -> None:
+    sandbox.control.inject_fault(
+        path="/operation/endpoint/.*/mkdir", status=403, code="PermissionDenied", times=1
+    )
+    before = state(sandbox, collection)
+    result = probe(collection)
+    assert result.exit_code == 1  # stopped by the refusal
+    report = json.loads(result.stdout)
+    assert "403 PermissionDenied" in report["stopped"]
+    cleanup = report["cleanup"]
+    assert (cleanup["delete_status"], cleanup["directory_absent"]) == ("FAILED", True)
+    assert cleanup["complete"] is True
+    assert state(sandbox, collection) == before
