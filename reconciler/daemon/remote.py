@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +22,8 @@ from reconciler.daemon.snapshots import DaemonSnapshot, PassRecord, parse_snapsh
 from reconciler.errors import ConfigurationError, ReconcilerError
 
 TIMEOUT = 10.0
+TOKEN_TEXT = re.compile(r"[\x21-\x7e]+")
+"""What an HTTP header carries unchanged (and the daemon compares byte for byte)."""
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -64,6 +67,12 @@ def load_token(path: Path | None) -> str | None:
         ) from err
     if not token:
         raise ConfigurationError(f"{path}: the control token file is empty")
+    if not TOKEN_TEXT.fullmatch(token):
+        # Never quote it: the error would show the secret (an HTTP library's would, too).
+        raise ConfigurationError(
+            f"{path}: the control token must be one word of printable ASCII (no spaces, "
+            "line breaks or accents), e.g. from `openssl rand -hex 32`"
+        )
     return token
 
 

@@ -135,3 +135,21 @@ def test_an_address_no_url_can_carry_is_a_usage_error(address: str, tmp_path: Pa
         assert result.output.startswith("error: --address: ")
         assert "is not HOST:PORT" in result.output
         assert "internal error" not in result.output
+
+
+@pytest.mark.parametrize("text", ["first\nsecond\n", "two words\n", "jeton-\u00e9t\u00e9\n"])
+def test_a_token_no_header_can_carry_is_refused_without_showing_it(
+    text: str, tmp_path: Path
+) -> None:
+    """A line break in the token made http.client raise an "internal error" quoting
+    the whole header, token included; a space or an accent never matched the daemon's."""
+    token = tmp_path / "token"
+    token.write_text(text)
+    result = CliRunner().invoke(
+        cli,
+        ["daemon", "suspend", "--address", f"127.0.0.1:{closed_port()}"]
+        + ["--control-token-file", str(token)],
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: {token}: the control token must be one word")
+    assert all(word not in result.output for word in text.split())
