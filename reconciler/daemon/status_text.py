@@ -37,10 +37,8 @@ def render_status_text(snapshot: DaemonSnapshot) -> str:
     if s.in_pass and last is not None:
         lines.append("            a pass is running now")
     if s.next_wake is not None:
-        lines.append(
-            f"next wake   {format_time(s.next_wake)} ({s.next_wake_reason}; "
-            f"in {time_left(s.next_wake, s.now)})"
-        )
+        due = "due now" if s.next_wake <= s.now else f"in {time_left(s.next_wake, s.now)}"
+        lines.append(f"next wake   {format_time(s.next_wake)} ({s.next_wake_reason}; {due})")
     validity = {None: "not read yet", True: "valid"}.get(
         s.spec_valid, "INVALID: the last valid spec set stays in force"
     )

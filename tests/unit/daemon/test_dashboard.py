@@ -148,3 +148,8 @@ def test_status_text_before_any_pass_and_with_invalid_specs() -> None:
     assert "specs       INVALID: the last valid spec set stays in force" in text
     assert "specs/a.yaml:3:1: error: unknown field 'grnts'" in text
     assert "expiries    none upcoming (no plan yet)" in text
+
+
+def test_status_text_says_a_wake_up_that_has_come_is_due_not_expired() -> None:
+    text = render_status_text(sample_snapshot(next_wake=NOW - timedelta(seconds=2)))
+    assert "next wake   2026-03-01 11:59:58Z (resync; due now)" in text
