@@ -12,7 +12,14 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.options import fail, paths_or_default, reported, spec_paths, styler
+from reconciler.cli.options import (
+    client_secret_file_option,
+    fail,
+    paths_or_default,
+    reported,
+    spec_paths,
+    styler,
+)
 from reconciler.core.readiness import checks_pass, compute_checks
 from reconciler.credentials import SANDBOX_CLIENT_ID
 from reconciler.globus.inspecting import fetch_readiness_facts
@@ -29,11 +36,7 @@ from reconciler.targeting import TargetOptions, open_connection
     help="Check the built-in Globus sandbox ($RECONCILER_SANDBOX_URL, else an in-process one "
     "on .reconciler/sandbox.db) as it is, without seeding it.",
 )
-@click.option(
-    "--client-secret-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Read the client secret from this file (GLOBUS_CLIENT_ID names the client).",
-)
+@client_secret_file_option
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @reported
 def doctor_command(

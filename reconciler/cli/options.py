@@ -44,6 +44,13 @@ state_db_option = click.option(
     "$RECONCILER_STATE_DIR, $STATE_DIRECTORY or .reconciler/ (sandbox-state.db with --sandbox).",
 )
 
+client_secret_file_option = click.option(
+    "--client-secret-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Read the client secret from this file (GLOBUS_CLIENT_ID names the client).",
+)
+"""The one credential option of every command that talks to Globus."""
+
 
 def target_options(func: F) -> F:
     """``--sandbox``, ``--client-secret-file``, ``--rate`` and ``--state-db``, handed to
@@ -76,11 +83,7 @@ def target_options(func: F) -> F:
                 help="Talk to the built-in Globus sandbox ($RECONCILER_SANDBOX_URL, else an "
                 "in-process one on .reconciler/sandbox.db) instead of Globus.",
             ),
-            click.option(
-                "--client-secret-file",
-                type=click.Path(path_type=Path, dir_okay=False),
-                help="Read the client secret from this file (GLOBUS_CLIENT_ID names the client).",
-            ),
+            client_secret_file_option,
             click.option(
                 "--rate",
                 type=click.FloatRange(min=0.1),

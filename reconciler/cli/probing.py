@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from reconciler.cli.options import fail, reported
+from reconciler.cli.options import client_secret_file_option, fail, reported
 from reconciler.core.scratch import OutsideScratch, compute_scratch
 from reconciler.globus.probing import ProbePort
 from reconciler.probing import ProbeOptions, WallClock, run_probe
@@ -95,11 +95,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 @click.option(
     "--sandbox", is_flag=True, help="Probe the built-in sandbox (its clock is moved, not waited)."
 )
-@click.option(
-    "--client-secret-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Read the client secret from this file (GLOBUS_CLIENT_ID names the client).",
-)
+@client_secret_file_option
 @click.option("--principal", help="Identity UUID the probe's rules name (default: the caller).")
 @click.option(
     "--max-wait",

@@ -145,10 +145,9 @@ def test_a_token_no_header_can_carry_is_refused_without_showing_it(
     the whole header, token included; a space or an accent never matched the daemon's."""
     token = tmp_path / "token"
     token.write_text(text)
+    address = f"127.0.0.1:{closed_port()}"
     result = CliRunner().invoke(
-        cli,
-        ["daemon", "suspend", "--address", f"127.0.0.1:{closed_port()}"]
-        + ["--control-token-file", str(token)],
+        cli, ["daemon", "suspend", "--address", address, "--control-token-file", str(token)]
     )
     assert result.exit_code == 1
     assert result.output.startswith(f"error: {token}: the control token must be one word")
