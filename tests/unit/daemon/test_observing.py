@@ -3,6 +3,7 @@ values (no HTTP, no Globus)."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -94,3 +95,37 @@ def test_invalid_specs_a_failed_pass_and_an_unreadable_journal_are_problems(
     assert snapshot.passes[0].error is not None
     assert "abc.def" not in snapshot.passes[0].error
     assert snapshot.collections == ()  # no plan was made
+
+
+def test_a_slow_page_view_never_holds_up_the_pass(tmp_path: Path) -> None:
+    """The HTTP thread reads the journal (and builds the overview) outside the lock the
+    pass reports through: while a page view waits on a slow store, the pass goes on."""
+    reading = threading.Event()
+    release = threading.Event()
+
+    def slow_history(_n: int) -> list[JournalEntry]:
+        reading.set()
+        release.wait(10)
+        return []
+
+    observatory = Observatory(
+        clock=FakeClock(), suspension=Suspension(tmp_path / "suspended"), history=slow_history
+    )
+    viewer = threading.Thread(target=observatory.load_snapshot)
+    viewer.start()
+    try:
+        assert reading.wait(5)
+        told = threading.Thread(
+            target=lambda: (
+                observatory.pass_started(),
+                observatory.specs_loaded((), valid=True),
+                observatory.observe(report("success", "p1"), None),
+            )
+        )
+        told.start()
+        told.join(2)
+        assert not told.is_alive(), "the pass waited for a page view"
+    finally:
+        release.set()
+        viewer.join(5)
+    assert observatory.load_snapshot(history_rows=0).last_pass is not None
