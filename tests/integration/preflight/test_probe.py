@@ -10,10 +10,11 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+import globus_sdk
 import pytest
 from click.testing import CliRunner, Result
 
@@ -23,7 +24,7 @@ from reconciler.credentials import SANDBOX_CLIENT_ID, sandbox_credentials
 from reconciler.errors import GlobusError
 from reconciler.globus.connecting import connect
 from reconciler.globus.probing import ProbePort
-from reconciler.probing import ProbeOptions, run_probe
+from reconciler.probing import ProbeOptions, ProbeReport, run_probe
 from tests.integration.conftest import SandboxHandle
 
 SCRATCH = "/scratch/"
@@ -175,6 +176,34 @@ def test_the_call_budget_stops_the_probe_and_it_still_cleans_up(
     assert state(sandbox, collection) == before
 
 
+def probe_in_process(
+    sandbox: SandboxHandle,
+    collection_id: str,
+    *,
+    make_port: Callable[[globus_sdk.TransferClient], ProbePort] | None = None,
+    clock: SandboxClock | None = None,
+    options: ProbeOptions | None = None,
+    lower_limit: bool = True,
+) -> ProbeReport:
+    """``run_probe`` as the command runs it on the sandbox, with the port, clock and
+    options a test wants to vary."""
+    clients = connect(sandbox_credentials())
+    try:
+        port = (make_port or default_port(collection_id))(clients.transfer)
+        return run_probe(
+            port,
+            clock or SandboxClock(sandbox.control),
+            options or ProbeOptions(SANDBOX_CLIENT_ID),
+            limits=SandboxRuleLimit(sandbox.control) if lower_limit else None,
+        )
+    finally:
+        clients.close()
+
+
+def default_port(collection_id: str) -> Callable[[globus_sdk.TransferClient], ProbePort]:
+    return lambda transfer: ProbePort(transfer, collection_id, SCRATCH, max_calls=300)
+
+
 class InterruptingClock(SandboxClock):
     """The sandbox clock, and a Ctrl-C the first time the probe waits."""
 
@@ -191,17 +220,7 @@ class InterruptingClock(SandboxClock):
 
 def test_ctrl_c_while_waiting_cleans_up(sandbox: SandboxHandle, collection: str) -> None:
     before = state(sandbox, collection)
-    clients = connect(sandbox_credentials())
-    try:
-        port = ProbePort(clients.transfer, collection, SCRATCH, max_calls=300)
-        report = run_probe(
-            port,
-            InterruptingClock(sandbox.control),
-            ProbeOptions(SANDBOX_CLIENT_ID),
-            limits=SandboxRuleLimit(sandbox.control),
-        )
-    finally:
-        clients.close()
+    report = probe_in_process(sandbox, collection, clock=InterruptingClock(sandbox.control))
     assert (report.interrupted, report.stopped) == (True, "interrupted")
     assert report.cleanup.complete
     assert report.cleanup.rules_deleted >= 1  # the expiring rule at least
@@ -254,16 +273,12 @@ def test_probe_rule_limit_creates_rules_until_globus_refuses(
     rules until the limit answers, then delete every one of them."""
     sandbox.control.update_settings(max_rules_per_collection=12)
     before = state(sandbox, collection)
-    clients = connect(sandbox_credentials())
-    try:
-        port = ProbePort(clients.transfer, collection, SCRATCH, max_calls=300)
-        report = run_probe(
-            port,
-            SandboxClock(sandbox.control),
-            ProbeOptions(SANDBOX_CLIENT_ID, probe_rule_limit=True),
-        )
-    finally:
-        clients.close()
+    report = probe_in_process(
+        sandbox,
+        collection,
+        options=ProbeOptions(SANDBOX_CLIENT_ID, probe_rule_limit=True),
+        lower_limit=False,
+    )
     limit = next(o for o in report.observations if o.behaviour == "rule_limit")
     assert limit.status == "observed"
     assert {k: limit.outcome[k] for k in ("code", "rules_before", "lowered_limit")} == {
@@ -305,20 +320,16 @@ def test_a_rule_whose_answer_was_lost_is_still_cleaned_up(
     sandbox: SandboxHandle, collection: str, lose: int, failure: BaseException
 ) -> None:
     before = state(sandbox, collection)
-    clients = connect(sandbox_credentials())
-    try:
-        port = AnswerLostPort(
-            clients.transfer, collection, SCRATCH, max_calls=300, lose=lose, failure=failure
+    ports: list[AnswerLostPort] = []
+
+    def make_port(transfer: globus_sdk.TransferClient) -> ProbePort:
+        ports.append(
+            AnswerLostPort(transfer, collection, SCRATCH, max_calls=300, lose=lose, failure=failure)
         )
-        report = run_probe(
-            port,
-            SandboxClock(sandbox.control),
-            ProbeOptions(SANDBOX_CLIENT_ID),
-            limits=SandboxRuleLimit(sandbox.control),
-        )
-    finally:
-        clients.close()
-    assert port.created >= lose
+        return ports[0]
+
+    report = probe_in_process(sandbox, collection, make_port=make_port)
+    assert ports[0].created >= lose
     assert report.cleanup.complete, report.cleanup
     assert report.cleanup.rules_left == []
     assert state(sandbox, collection) == before
@@ -341,17 +352,16 @@ def test_a_second_signal_does_not_cut_cleaning_up_short(
 
     before = state(sandbox, collection)
     previous = signal.signal(signal.SIGTERM, interrupt)  # as `reconciler probe` does
-    clients = connect(sandbox_credentials())
     try:
-        port = SignalledDuringCleanupPort(clients.transfer, collection, SCRATCH, max_calls=300)
-        report = run_probe(
-            port,
-            InterruptingClock(sandbox.control),
-            ProbeOptions(SANDBOX_CLIENT_ID),
-            limits=SandboxRuleLimit(sandbox.control),
+        report = probe_in_process(
+            sandbox,
+            collection,
+            make_port=lambda transfer: SignalledDuringCleanupPort(
+                transfer, collection, SCRATCH, max_calls=300
+            ),
+            clock=InterruptingClock(sandbox.control),
         )
     finally:
-        clients.close()
         signal.signal(signal.SIGTERM, previous)
     assert report.interrupted
     assert report.cleanup.complete, report.cleanup
