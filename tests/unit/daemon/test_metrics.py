@@ -168,11 +168,11 @@ def test_a_client_that_sends_nothing_is_disconnected(monkeypatch: pytest.MonkeyP
     server = start_http_server("127.0.0.1:0", metrics=lambda: b"", health=Health(resync=10.0))
     host, port = server.url.removeprefix("http://").split(":")
     try:
-        with socket.create_connection((host, int(port)), timeout=5) as idle:
+        with socket.create_connection((host, int(port)), timeout=20) as idle:
             started = time.monotonic()
             idle.sendall(b"GET /metrics HTTP/1.1\r\n")  # and never the rest
-            assert idle.recv(1024) == b""  # closed by the server
-            assert time.monotonic() - started < 3
+            assert idle.recv(1024) == b""  # closed by the server (else: TimeoutError)
+            assert time.monotonic() - started < 15
     finally:
         server.stop()
 

@@ -123,7 +123,7 @@ def test_a_slow_page_view_never_holds_up_the_pass(tmp_path: Path) -> None:
             )
         )
         told.start()
-        told.join(2)
+        told.join(5)
         assert not told.is_alive(), "the pass waited for a page view"
     finally:
         release.set()
