@@ -54,6 +54,8 @@ def compute_safe_url(url: str) -> str:
 
 def check_webhook_url(url: str) -> str | None:
     """Why ``url`` cannot be a webhook, or None when it can."""
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "contains spaces or control characters (no HTTP request can carry it)"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  # raises ValueError on a bad port

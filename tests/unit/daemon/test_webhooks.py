@@ -130,6 +130,8 @@ def test_safe_urls(url: str, safe: str) -> None:
         ("hooks.example.com/x", False),
         ("http://x:99999/", False),
         ("https:///path", False),
+        ("http://127.0.0.1:1/a b", False),  # http.client would refuse it at every event
+        ("http://hooks.example.com/x\ny", False),
     ],
 )
 def test_webhook_urls_are_checked(url: str, ok: bool) -> None:
