@@ -47,8 +47,33 @@ class RawServer:
                 return
             with conn:
                 conn.settimeout(5)
-                self.received.append(conn.recv(65536))
+                self.received.append(self._read_request(conn))
                 conn.sendall(self.answer)
+
+    @staticmethod
+    def _read_request(conn: socket.socket) -> bytes:
+        """The whole request (head and body), so that closing never resets it."""
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
+        while len(body) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        return data
 
     def close(self) -> None:
         self.sock.close()
