@@ -1,6 +1,8 @@
-"""One actor per target. A target is what a reconciler acts on: the Globus client and
-the set of collections and groups its specs declare; every process sharing a state
-store derives the same key for the same target.
+"""One actor per target. A target is what a reconciler acts on: the collections and
+groups its specs declare, each one a *resource*. Locks are taken on every resource of
+the target at once (all or nothing), so two processes whose targets share a single
+collection or group exclude each other, even when their spec sets differ (a CI apply of
+a pull request that adds a group, two hosts in the middle of a rollout).
 
 Two locks per target, both handed out by the store (``TargetLock``): the *leader* lock,
 held for as long as a daemon leads (``reconciler.daemon.leading``), and the *apply*
@@ -10,7 +12,9 @@ lock, held by whoever plans and writes: the leading daemon for each pass, and
 A held lock is watched by a ``Lease``: confirmed every ``interval`` seconds, and given
 up (``lost`` set) when it fails or has not been confirmed for ``lease`` seconds, which
 is shorter than the time the database takes to end a silent client's session. So a
-process cut off from the database stops writing before another can take over.
+process cut off from the database stops writing before another can take over; and one
+whose session was ended under it (a database restart) is waited out by the next holder
+(``TargetLock.safe_after``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from reconciler.core.intent import Intent
@@ -35,24 +39,35 @@ class LockTimeout(ReconcilerError):
     """Another process held the apply lock for longer than we may wait."""
 
 
-def compute_target_key(client_id: str | None, intent: Intent) -> str:
-    """The same text for the same client and the same sets of collections and groups."""
-    collections = ",".join(sorted({c.id for c in intent.collections}))
-    groups = ",".join(sorted({g.id for g in intent.groups}))
-    return f"client={client_id or '-'};collections={collections};groups={groups}"
+def compute_target_resources(client_id: str | None, intent: Intent) -> tuple[str, ...]:
+    """The resources the intent acts on, in a stable order: its collections and groups
+    (whoever the client is: two clients on one collection must not both act either).
+    An intent that declares neither locks on its client alone."""
+    collections = sorted({f"collection:{c.id.lower()}" for c in intent.collections})
+    groups = sorted({f"group:{g.id.lower()}" for g in intent.groups})
+    return (*collections, *groups) or (f"client:{client_id or '-'}",)
 
 
-def compute_target_digest(key: str) -> str:
-    """A short name for a target key, for logs."""
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
+def compute_target_digest(resources: Sequence[str]) -> str:
+    """A short name for a target, for logs."""
+    return hashlib.sha256("\n".join(resources).encode()).hexdigest()[:12]
 
 
-def leader_lock_name(key: str) -> str:
-    return f"leader:{key}"
+def leader_lock_names(resources: Sequence[str]) -> tuple[str, ...]:
+    return tuple(f"leader:{r}" for r in resources)
 
 
-def apply_lock_name(key: str) -> str:
-    return f"apply:{key}"
+def apply_lock_names(resources: Sequence[str]) -> tuple[str, ...]:
+    return tuple(f"apply:{r}" for r in resources)
+
+
+def wait_until_safe(lock: TargetLock, *, on_wait: Callable[[float], None] | None = None) -> None:
+    """Sleep until ``lock.safe_after``: a previous holder may still be finishing."""
+    delay = lock.safe_after - time.monotonic()
+    if delay > 0:
+        if on_wait is not None:
+            on_wait(delay)
+        time.sleep(delay)
 
 
 class Lease:
@@ -89,8 +104,11 @@ class Lease:
 
     def _confirm(self) -> None:
         while not self._done.wait(self._interval):
+            # The lease runs from when the confirmation was asked, not answered: the
+            # database records the next holder's wait from the moment it ran the query.
+            asked = self._monotonic()
             if self._lock.confirm():
-                self._confirmed = self._monotonic()
+                self._confirmed = asked
             else:
                 self._lose("the lock's database session ended")
                 return
@@ -115,18 +133,21 @@ class Lease:
 @contextmanager
 def hold_apply_lock(
     store: StateStore,
-    key: str,
+    resources: Sequence[str],
     *,
     timeout: float,
     on_wait: Callable[[], None] | None = None,
+    on_settle: Callable[[float], None] | None = None,
 ) -> Iterator[threading.Event]:
-    """Hold the target's apply lock, waiting up to ``timeout`` seconds for it; yields
-    an event set if the lock is lost meanwhile (stop writing then)."""
-    lock = store.target_lock(apply_lock_name(key))
+    """Hold the target's apply lock, waiting up to ``timeout`` seconds for it (and then
+    for a previous holder's lease to run out); yields an event set if the lock is lost
+    meanwhile (stop writing then)."""
+    lock = store.target_lock(*apply_lock_names(resources))
     if not lock.try_acquire():
         if on_wait is not None:
             on_wait()
         if not lock.acquire(timeout):
+            lock.release()  # its connection
             raise LockTimeout(
                 "another reconciler holds this target's apply lock (a daemon's pass or "
                 f"another apply, on {store.display}); waited {timeout:g} s and applied "
@@ -134,6 +155,7 @@ def hold_apply_lock(
             )
     lease = Lease(lock).start()
     try:
+        wait_until_safe(lock, on_wait=on_settle)
         yield lease.lost
     finally:
         lease.stop()

@@ -32,7 +32,7 @@ from reconciler.core.intent import Intent
 from reconciler.core.live import LiveState
 from reconciler.core.plan import GuardPolicy, Plan
 from reconciler.executing import ApplyResult, Outcome
-from reconciler.locking import compute_target_key, hold_apply_lock
+from reconciler.locking import compute_target_resources, hold_apply_lock
 from reconciler.plan_codec import PlanFileError, plan_from_json, render_plan_json
 from reconciler.planning.scoping import Target as Scope
 from reconciler.planning.scoping import compute_target, compute_targeted_plan
@@ -285,11 +285,21 @@ def apply_command(
                 fail("not a terminal: pass --auto-approve to apply without confirmation")
             if not click.confirm(f"Apply these {len(confirmed.actions)} change(s)?", default=False):
                 fail("cancelled; nothing was applied")
-        key = compute_target_key(opened.clients.caller_id, intent)
+        resources = compute_target_resources(opened.clients.caller_id, intent)
         waiting = functools.partial(
             click.echo, f"waiting up to {lock_timeout:g} s for the apply lock...", err=True
         )
-        with hold_apply_lock(opened.store, key, timeout=lock_timeout, on_wait=waiting) as lost:
+
+        def settling(delay: float) -> None:
+            click.echo(
+                f"waiting {delay:.0f} s for the lease of a process that lost the apply lock "
+                "to run out...",
+                err=True,
+            )
+
+        with hold_apply_lock(
+            opened.store, resources, timeout=lock_timeout, on_wait=waiting, on_settle=settling
+        ) as lost:
             if confirmed is None:
                 plan = shown(plan_now())
                 if plan is None:

@@ -86,13 +86,18 @@ class Daemon:
             requests=target.clients.stats.snapshot, resync=config.schedule.resync
         )
         self.fence = threading.Event()
-        """Set while this process may start no Globus write: stopping, or not leading."""
+        """Set while this process may start no Globus write: stopping, not leading, or
+        the lead was lost during the current pass. Lowered only at the top of a pass
+        that leads (``Leadership.turn``), under ``_fence_mutex`` so a SIGTERM arriving
+        at that moment is never undone."""
         self.fence.set()
+        self._fence_mutex = threading.Lock()
         self.leadership = Leadership(
             target.store,
             client_id=target.clients.caller_id,
             on_change=self._leadership_changed,
             wake=lambda: self.inbox.post(LEADERSHIP),
+            arm=self._lower_fence,
         )
         clock = clock or SystemClock()
         self.observatory = Observatory(
@@ -189,8 +194,9 @@ class Daemon:
             loop_thread.join()
             requested = self.stop_event.is_set()
         finally:
-            self.stop_event.set()
-            self.fence.set()
+            with self._fence_mutex:
+                self.stop_event.set()
+                self.fence.set()
             self.leadership.stop()
             watchdog_stop.set()
             self.notifier.stopping()
@@ -222,8 +228,9 @@ class Daemon:
                 return
             log.info("stop_requested", signal=name, note="actions in flight finish first")
             self.notifier.stopping("stopping: finishing actions in flight")
-            self.stop_event.set()
-            self.fence.set()
+            with self._fence_mutex:
+                self.stop_event.set()
+                self.fence.set()
             self.inbox.post(STOP)
         elif signum == signal.SIGHUP:
             log.info("pass_requested", signal=name)
@@ -251,10 +258,15 @@ class Daemon:
 
     def _leadership_changed(self, leading: bool) -> None:
         self.metrics.leader.set(1 if leading else 0)
-        if leading and not self.stop_event.is_set():
-            self.fence.clear()
-        else:
-            self.fence.set()  # actions in flight finish; none starts
+        if not leading:
+            with self._fence_mutex:
+                self.fence.set()  # actions in flight finish; none starts
+
+    def _lower_fence(self) -> None:
+        """At the top of a pass that leads: its actions may start, unless stopping."""
+        with self._fence_mutex:
+            if not self.stop_event.is_set():
+                self.fence.clear()
 
     def _report_to_systemd(self, report: PassReport, wake: Wake | None) -> None:
         status = compute_summary(report, wake)

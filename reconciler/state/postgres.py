@@ -58,6 +58,10 @@ POOL_SIZE = 4
 POOL_TIMEOUT = 30.0
 """How long a statement waits for a connection: long enough to ride out a restart."""
 POLL_SECONDS = 0.2
+LEASE_RECORD_SECONDS = 10.0
+"""How long past its last confirmation a lock holder may still act, as recorded for the
+next holder: ``reconciler.locking.LEASE_SECONDS`` (8 s, after which a holder that could
+not confirm stops starting actions) plus the clock thread's tick and a round trip."""
 
 
 def compute_key(name: str) -> int:
@@ -103,19 +107,33 @@ class _PgWriter:
 
 
 class AdvisoryLock:
-    """A session-level advisory lock on a connection of its own: held while that
-    session lives, released by the server when it ends (process killed, network lost)."""
+    """Session-level advisory locks on a connection of their own, one per name, taken all
+    or nothing: held while that session lives, released by the server when it ends
+    (process killed, network lost, database restarted).
 
-    def __init__(self, conninfo: str, key: int) -> None:
+    A session can be ended under a live holder (a restart, ``pg_terminate_backend``),
+    which then notices only at its next confirmation. So each holder records in
+    ``lock_leases`` until when it may still act (``LEASE_RECORD_SECONDS`` past each
+    confirmation, more than ``reconciler.locking.LEASE_SECONDS``), and the next holder
+    does not act before then (``safe_after``). A clean release deletes the record."""
+
+    def __init__(self, conninfo: str, keys: Sequence[int]) -> None:
+        if not keys:
+            raise ValueError("a lock needs at least one name")
         self._conninfo = conninfo
-        self._key = key
+        self._keys = sorted(set(keys))
         self._conn: psycopg.Connection[Any] | None = None
         self._held = False
+        self._safe_after = 0.0
         self._mutex = threading.Lock()
 
     @property
     def held(self) -> bool:
         return self._held
+
+    @property
+    def safe_after(self) -> float:
+        return self._safe_after
 
     def try_acquire(self) -> bool:
         with self._mutex:
@@ -124,12 +142,34 @@ class AdvisoryLock:
             try:
                 if self._conn is None or self._conn.closed:
                     self._conn = psycopg.connect(self._conninfo, autocommit=True)
-                row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()
+                row = self._conn.execute(
+                    "SELECT bool_and(pg_try_advisory_lock(k)) FROM unnest(%s::bigint[]) AS k",
+                    (self._keys,),
+                ).fetchone()
+                if not (row and row[0]):
+                    self._conn.execute("SELECT pg_advisory_unlock_all()")
+                    return False
+                found = self._conn.execute(
+                    "SELECT COALESCE(EXTRACT(EPOCH FROM max(until) - now()), 0)"
+                    " FROM lock_leases WHERE key = ANY(%s)",
+                    (self._keys,),
+                ).fetchone()
+                self._record_lease(self._conn)
             except psycopg.Error:
                 self._drop()
                 return False
-            self._held = bool(row and row[0])
-            return self._held
+            remaining = float(found[0]) if found and found[0] is not None else 0.0
+            self._safe_after = time.monotonic() + max(0.0, remaining)
+            self._held = True
+            return True
+
+    def _record_lease(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute(
+            "INSERT INTO lock_leases (key, until)"
+            " SELECT k, now() + make_interval(secs => %s) FROM unnest(%s::bigint[]) AS k"
+            " ON CONFLICT (key) DO UPDATE SET until = excluded.until",
+            (LEASE_RECORD_SECONDS, self._keys),
+        )
 
     def acquire(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -140,22 +180,30 @@ class AdvisoryLock:
         return True
 
     def confirm(self) -> bool:
+        """A round trip on the lock's session that also renews its lease record."""
         with self._mutex:
             if not self._held or self._conn is None:
                 return False
             try:
-                self._conn.execute("SELECT 1")
+                self._record_lease(self._conn)
             except psycopg.Error:
                 self._drop()
                 return False
             return True
 
-    def release(self) -> None:
+    def release(self, *, linger: bool = False) -> None:
         with self._mutex:
             if self._held and self._conn is not None:
-                # If the session is gone, the lock went with it.
+                # If the session is gone, the locks went with it (and the lease record
+                # stays until it runs out, as it should).
                 with contextlib.suppress(psycopg.Error):
-                    self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
+                    if linger:
+                        self._record_lease(self._conn)
+                    else:
+                        self._conn.execute(
+                            "DELETE FROM lock_leases WHERE key = ANY(%s)", (self._keys,)
+                        )
+                    self._conn.execute("SELECT pg_advisory_unlock_all()")
             self._drop()
 
     def _drop(self) -> None:
@@ -274,5 +322,7 @@ class PostgresBackend:
                 done.append(migration.version)
         return done
 
-    def target_lock(self, name: str) -> TargetLock:
-        return AdvisoryLock(self._conninfo, compute_key(f"reconciler:target:{name}"))
+    def target_lock(self, *names: str) -> TargetLock:
+        return AdvisoryLock(
+            self._conninfo, [compute_key(f"reconciler:target:{name}") for name in names]
+        )

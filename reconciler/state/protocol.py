@@ -17,11 +17,19 @@ from reconciler.state.journal import JournalEntry, JournalQuery
 
 
 class TargetLock(Protocol):
-    """An exclusive lock shared by every process using the same store, held until
-    released or until the process (or its database session) ends."""
+    """An exclusive lock on a set of names, shared by every process using the same
+    store, held until released or until the process (or its database session) ends.
+    Taken all or nothing: two locks whose name sets overlap exclude each other."""
 
     @property
     def held(self) -> bool: ...
+
+    @property
+    def safe_after(self) -> float:
+        """``time.monotonic()`` before which the holder must not act: a previous holder
+        that lost the lock without knowing it (its database session was ended under it)
+        may act until its lease runs out. 0 when there is nobody to wait for."""
+        ...
 
     def try_acquire(self) -> bool:
         """Take the lock if it is free, without waiting; False when another holds it or
@@ -37,7 +45,10 @@ class TargetLock(Protocol):
         it was lost, e.g. because the database session ended."""
         ...
 
-    def release(self) -> None: ...
+    def release(self, *, linger: bool = False) -> None:
+        """Let go. ``linger``: this process may still be finishing an action (the lock
+        was lost, not given up), so the next holder waits out this holder's lease."""
+        ...
 
 
 class StateStore(Protocol):
@@ -50,8 +61,9 @@ class StateStore(Protocol):
 
     def close(self) -> None: ...
 
-    def target_lock(self, name: str) -> TargetLock:
-        """A lock named ``name`` (any text), shared by every process on this store."""
+    def target_lock(self, *names: str) -> TargetLock:
+        """A lock on ``names`` (any texts; at least one), shared by every process on
+        this store."""
         ...
 
     # what planning reads

@@ -50,29 +50,40 @@ class _SqliteWriter:
 
 
 class FileLock:
-    """An exclusive ``flock`` on ``path``: per open file, so two holders in one process
-    exclude each other too; the kernel drops it when the process dies."""
+    """Exclusive ``flock``s on ``paths``, taken all or nothing (in sorted order, without
+    waiting, so two overlapping sets never deadlock): per open file, so two holders in
+    one process exclude each other too; the kernel drops them when the process dies, so
+    a lost lock is a dead holder and nobody needs to wait (``safe_after`` is 0)."""
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._fd: int | None = None
+    safe_after = 0.0
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        if not paths:
+            raise ValueError("a lock needs at least one name")
+        self._paths = sorted(set(paths))
+        self._fds: list[int] = []
         self._mutex = threading.Lock()
 
     @property
     def held(self) -> bool:
-        return self._fd is not None
+        return bool(self._fds)
 
     def try_acquire(self) -> bool:
         with self._mutex:
-            if self._fd is not None:
+            if self._fds:
                 return True
-            fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                return False
-            self._fd = fd
+            taken: list[int] = []
+            for path in self._paths:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(fd)
+                    for other in taken:
+                        os.close(other)
+                    return False
+                taken.append(fd)
+            self._fds = taken
             return True
 
     def acquire(self, timeout: float) -> bool:
@@ -86,11 +97,12 @@ class FileLock:
     def confirm(self) -> bool:
         return self.held
 
-    def release(self) -> None:
+    def release(self, *, linger: bool = False) -> None:
+        del linger  # a flock is only lost with its process: nothing can linger
         with self._mutex:
-            if self._fd is not None:
-                os.close(self._fd)  # closing drops the flock
-                self._fd = None
+            for fd in self._fds:
+                os.close(fd)  # closing drops the flock
+            self._fds = []
 
 
 class SqliteBackend:
@@ -169,6 +181,12 @@ class SqliteBackend:
         except sqlite3.Error as err:
             raise ConfigurationError(f"cannot open the state store {self.path}: {err}") from err
 
-    def target_lock(self, name: str) -> TargetLock:
-        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
-        return FileLock(self.path.with_name(f"{self.path.name}.lock-{digest}"))
+    def target_lock(self, *names: str) -> TargetLock:
+        return FileLock(
+            [
+                self.path.with_name(
+                    f"{self.path.name}.lock-{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+                )
+                for name in names
+            ]
+        )

@@ -88,8 +88,8 @@ class SqlStateStore:
     def close(self) -> None:
         self.backend.close()
 
-    def target_lock(self, name: str) -> TargetLock:
-        return self.backend.target_lock(name)
+    def target_lock(self, *names: str) -> TargetLock:
+        return self.backend.target_lock(*names)
 
     # --- what planning reads -------------------------------------------------------
     def load_lifecycle(self) -> Lifecycle:

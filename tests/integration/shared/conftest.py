@@ -146,10 +146,10 @@ class Shared:
         home.mkdir(exist_ok=True)
         return home
 
-    def daemon(self, name: str, *extra: str) -> DaemonProcess:
+    def daemon(self, name: str, *extra: str, specs: Path | None = None) -> DaemonProcess:
         home = self.home(name)
         log_path = home / "daemon.log"
-        command = [sys.executable, "-m", "reconciler", "run", "--sandbox", str(self.specs)]
+        command = [sys.executable, "-m", "reconciler", "run", "--sandbox", str(specs or self.specs)]
         command += ["--metrics-address", "127.0.0.1:0", "--resync", "3600", *extra]
         with log_path.open("wb") as log:
             process = subprocess.Popen(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from reconciler.credentials import SANDBOX_CLIENT_ID
-from reconciler.locking import apply_lock_name, compute_target_key
+from reconciler.locking import apply_lock_names, compute_target_resources
 from reconciler.spec import load_spec_set
 from reconciler.state import open_store
 from tests.integration.shared.conftest import Shared, grants_yaml
@@ -67,7 +67,7 @@ def test_an_apply_refuses_when_the_lock_stays_taken(shared: Shared) -> None:
     intent = load_spec_set([shared.specs], now=datetime.now(UTC)).intent
     assert intent is not None
     store = open_store(shared.store_url)
-    lock = store.target_lock(apply_lock_name(compute_target_key(SANDBOX_CLIENT_ID, intent)))
+    lock = store.target_lock(*apply_lock_names(compute_target_resources(SANDBOX_CLIENT_ID, intent)))
     assert lock.try_acquire()  # a daemon's pass, say
     try:
         mark = shared.mark()

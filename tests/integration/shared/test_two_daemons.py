@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from tests.integration.shared.conftest import Shared, grants_yaml
+from tests.integration.shared.conftest import COLLECTIONS_YAML, Shared, grants_yaml
 from tests.reliability.polling import wait_for
 
 USERS = [f"user{i:02}" for i in range(6)]
@@ -57,3 +57,30 @@ def test_only_the_leader_acts_and_the_standby_takes_over_after_kill_9(shared: Sh
     assert standby.named("leader_acquired")
     assert standby.leading()
     print(f"standby converged the edit {took:.1f} s after kill -9 of the leader")
+
+
+def test_daemons_whose_specs_differ_by_a_group_still_have_one_leader(shared: Shared) -> None:
+    """Host b has pulled a commit that declares a group, host a not yet: their targets
+    differ, but both act on the same collection, so only one of them may lead."""
+    shared.write("grants.yaml", grants_yaml(USERS[:2]))
+    newer = shared.root / "specs-b"
+    newer.mkdir()
+    (newer / "collections.yaml").write_text(
+        COLLECTIONS_YAML
+        + "groups:\n  lab:\n    id: 5d1e5b9e-6c1a-4a51-9d1e-2f0b6c1d3e4f\n    members: additive\n"
+    )
+    (newer / "grants.yaml").write_text(grants_yaml(USERS[:2]))
+    mark = shared.mark()
+    first, second = shared.daemon("host-a"), shared.daemon("host-b", specs=newer)
+    shared.wait_rules({f"/disthome/{u}/" for u in USERS[:2]})
+    for daemon in (first, second):
+        daemon.wait_event("pass_finished")
+    for _ in range(3):  # and it stays that way
+        assert sorted([first.leading(), second.leading()]) == [False, True]
+        time.sleep(0.5)
+    leader, standby = (first, second) if first.leading() else (second, first)
+    assert {e["result"] for e in standby.named("pass_finished")} == {"standby"}
+    assert standby.metric_sum("reconciler_globus_requests_total") == 0
+    writes = shared.writes(mark)
+    assert [w for w in writes if w["status"] == 409] == []
+    assert leader.named("action_done")

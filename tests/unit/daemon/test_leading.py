@@ -15,7 +15,12 @@ from reconciler.core.intent import CollectionIntent, GroupIntent, Intent, Origin
 from reconciler.daemon.health import Health
 from reconciler.daemon.leading import Leadership
 from reconciler.daemon.reports import PassReport
-from reconciler.locking import Lease, LockTimeout, apply_lock_name, compute_target_key
+from reconciler.locking import (
+    Lease,
+    LockTimeout,
+    apply_lock_names,
+    compute_target_resources,
+)
 from reconciler.state import SqlStateStore, open_store
 from tests.unit.daemon.fakes import T0
 
@@ -44,12 +49,11 @@ def stores(tmp_path: Path) -> Any:
         store.close()
 
 
-def test_the_target_key_is_the_client_and_the_sets_of_collections_and_groups() -> None:
-    a = compute_target_key("client", intent("c2", "c1", groups=("g1",)))
-    assert a == compute_target_key("client", intent("c1", "c2", "c1", groups=("g1",)))
-    assert a != compute_target_key("other", intent("c1", "c2", groups=("g1",)))
-    assert a != compute_target_key("client", intent("c1", groups=("g1",)))
-    assert a != compute_target_key("client", intent("c1", "c2"))
+def test_a_target_is_its_collections_and_groups() -> None:
+    a = compute_target_resources("client", intent("c2", "c1", groups=("g1",)))
+    assert a == ("collection:c1", "collection:c2", "group:g1")
+    assert a == compute_target_resources("other", intent("c1", "c2", "C1", groups=("g1",)))
+    assert compute_target_resources("client", intent()) == ("client:client",)
 
 
 def test_one_leader_and_a_standby_that_takes_over(
@@ -95,11 +99,46 @@ def test_another_target_is_led_independently(stores: Any) -> None:
     b.stop()
 
 
+def test_targets_that_share_a_collection_or_group_have_one_leader(stores: Any) -> None:
+    """Two daemons whose specs differ (one host has pulled a commit that adds a group,
+    the other not yet) still act on the same collection: only one may lead."""
+    a = Leadership(stores(), client_id="client")
+    b = Leadership(stores(), client_id="client")
+    c = Leadership(stores(), client_id="another-client")
+    with a.turn(intent("c1")) as first:
+        assert first
+        with b.turn(intent("c1", groups=("g1",))) as second:
+            assert not second
+        with c.turn(intent("c2", groups=("g1",))) as third:
+            assert third  # nothing in common with a's target
+        with b.turn(intent("c1", groups=("g1",))) as second:
+            assert not second  # c holds g1 now, a holds c1
+    a.stop()
+    c.stop()
+    with b.turn(intent("c1", groups=("g1",))) as second:
+        assert second
+    b.stop()
+
+
+def test_an_apply_that_adds_a_group_still_waits_for_the_pass(stores: Any) -> None:
+    store = stores()
+    leadership = Leadership(stores(), client_id="client")
+    with leadership.turn(intent("c1")) as leading:
+        assert leading
+        ci_apply = store.target_lock(
+            *apply_lock_names(compute_target_resources("client", intent("c1", groups=("g1",))))
+        )
+        assert not ci_apply.try_acquire()
+    assert ci_apply.try_acquire()
+    ci_apply.release()
+    leadership.stop()
+
+
 def test_a_leader_waits_for_an_apply_then_gives_up(stores: Any) -> None:
     store = stores()
     leadership = Leadership(stores(), client_id="client", apply_wait=0.3)
     target = intent("c1")
-    ci_apply = store.target_lock(apply_lock_name(compute_target_key("client", target)))
+    ci_apply = store.target_lock(*apply_lock_names(compute_target_resources("client", target)))
     assert ci_apply.try_acquire()
     started = time.monotonic()
     with pytest.raises(LockTimeout, match="held this target's apply lock"):  # noqa: SIM117
@@ -117,6 +156,8 @@ def test_a_leader_waits_for_an_apply_then_gives_up(stores: Any) -> None:
 
 class HangingLock:
     """Confirms until ``cut`` is set, then hangs like a call on a dead network."""
+
+    safe_after = 0.0
 
     def __init__(self) -> None:
         self.cut = threading.Event()
@@ -136,7 +177,7 @@ class HangingLock:
             return False
         return True
 
-    def release(self) -> None:
+    def release(self, *, linger: bool = False) -> None:
         self.released.set()
 
 

@@ -156,3 +156,31 @@ def test_a_loop_that_dies_on_its_own_exits_1_for_systemd_to_restart(
     names = [e["event"] for e in events]
     assert "loop_crashed" in names
     assert names[-2:] == ["daemon_stopped", "loop_exited_unexpectedly"]
+
+
+def test_the_write_fence_is_lowered_only_at_the_top_of_a_leading_pass(tmp_path: Path) -> None:
+    """The election thread may win the lead back while a pass is still running (its plan
+    read before another process could act): that pass stays fenced. A SIGTERM fences
+    for good, even against a pass that starts leading at that moment."""
+    target = OfflineTarget(tmp_path / "state.db")
+    daemon = Daemon(DaemonConfig(settings=PassSettings(paths=(tmp_path,)), watch=False), target)
+    intent = Intent(collections=(), groups=(), grants=(), memberships=())
+    try:
+        assert daemon.fence.is_set()  # nothing may write before leading
+        with daemon.leadership.turn(intent) as leading:
+            assert leading
+            assert not daemon.fence.is_set()
+        daemon.leadership.stop()  # the lead is lost...
+        assert daemon.fence.is_set()
+        assert b"reconciler_leader 0.0" in daemon.metrics.render()
+        daemon._leadership_changed(True)  # ...and won back by the election thread mid-pass
+        assert b"reconciler_leader 1.0" in daemon.metrics.render()
+        assert daemon.fence.is_set()
+        daemon.handle(signal.SIGTERM)
+        with daemon.leadership.turn(intent) as leading:
+            assert leading
+            assert daemon.fence.is_set()  # stopping: no action may start
+        daemon.leadership.stop()
+    finally:
+        daemon.signals.close()
+        target.close()
