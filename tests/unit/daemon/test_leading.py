@@ -207,3 +207,26 @@ def test_a_standby_is_ready_and_says_so() -> None:
     assert verdict.detail == "standing by: another reconciler leads this target"
     health.observe(PassReport("p2", "failed", T0, T0), None)
     assert not health.check_ready().ok  # leading now, and no pass has succeeded yet
+
+
+class SlowLock(HangingLock):
+    """Every confirmation succeeds, but takes ``delay`` seconds to come back."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    def confirm(self) -> bool:
+        time.sleep(self.delay)
+        return True
+
+
+def test_a_lease_counts_from_when_a_confirmation_was_asked() -> None:
+    """The database records the lease from the moment it ran the query, so the holder
+    must count from the moment it asked: answers that come back later than the lease
+    allows lose it, however often they succeed."""
+    lease = Lease(SlowLock(0.3), interval=0.05, lease=0.5).start()
+    try:
+        assert lease.lost.wait(3)
+    finally:
+        lease.stop()
