@@ -25,6 +25,10 @@ PASSWORD_CREDENTIAL = "state-db-password"
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):")
 _KEYWORD = re.compile(r"^\s*[A-Za-z_]+\s*=")
 _POSTGRES_SCHEMES = ("postgresql", "postgres")
+_MISTYPED_URL = re.compile(r"(?i)^\s*postgres(?:ql)?\s*[:/]")
+"""``postgresql//host/db``, ``postgres:/host``: a URL with a typo, never a file."""
+_URL_PASSWORD = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:?/*[^:/@\s]*:([^@\s]+)@")
+_KEYWORD_PASSWORD = re.compile(r"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,13 @@ def parse_location(text: str) -> StoreLocation:
         return _postgres(text)
     if not text.strip():
         raise ConfigurationError("--state-db is empty: give a file path or a postgresql:// URL")
+    if "://" in text or _MISTYPED_URL.match(text):
+        # A URL with a typo must not become a directory tree (with the password in it).
+        raise ConfigurationError(
+            f"--state-db: {compute_scrubbed(text.strip(), text)!r} looks like a mistyped "
+            "URL, not a file: write postgresql://user@host:5432/dbname, or a path "
+            "such as /var/lib/reconciler/state.db"
+        )
     return SqliteLocation(Path(text))
 
 
@@ -107,15 +118,24 @@ def compute_display(params: Mapping[str, object]) -> str:
 
 
 def compute_scrubbed(text: str, conninfo: str) -> str:
-    """``text`` with the password of ``conninfo``, if any, replaced."""
-    password = None
+    """``text`` with the password of ``conninfo``, if any, replaced: also when
+    ``conninfo`` cannot be parsed, and also the pieces of it libpq quotes in its
+    complaints (``missing "=" after "..."``)."""
+    fragments: set[str] = set()
     try:
         password = _conninfo_to_dict(conninfo).get("password")
-    except Exception:  # unparsable: fall back to the URL pattern below
-        match = re.search(r"://[^:/@\s]*:([^@\s]+)@", conninfo)
-        password = match.group(1) if match else None
-    if password:
-        text = text.replace(str(password), "***")
+        if password:
+            fragments.add(str(password))
+    except Exception:  # unparsable: find it the way a person would
+        pass
+    for match in (_URL_PASSWORD.match(conninfo), *_KEYWORD_PASSWORD.finditer(conninfo)):
+        if match:
+            value = match.group(1)
+            fragments.add(value)
+            fragments.update(part for part in re.split(r"[\s'\\]+", value) if len(part) > 1)
+            fragments.update(part for part in re.split(r"[&?#]", value) if len(part) > 1)
+    for fragment in sorted(fragments, key=len, reverse=True):
+        text = text.replace(fragment, "***")
     return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
 
 

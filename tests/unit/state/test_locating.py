@@ -46,7 +46,15 @@ def test_postgresql_forms(text: str, display: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["state.db", "/var/lib/reconciler/state.db", "./a=b/state.db", "x:y.db"]
+    "text",
+    [
+        "state.db",
+        "/var/lib/reconciler/state.db",
+        "./a=b/state.db",
+        "x:y.db",
+        "postgresql.db",
+        "postgres-state/state.db",
+    ],
 )
 def test_paths(text: str) -> None:
     assert parse_location(text) == SqliteLocation(Path(text))
@@ -61,6 +69,14 @@ def test_paths(text: str) -> None:
         ("postgresql://rec:s3cret@[db/x", "not a valid PostgreSQL connection string"),
         ("host=db nonsense=1", "not a valid PostgreSQL connection string"),
         ("  ", "--state-db is empty"),
+        # Typos: never a file path, and never the password in the message.
+        ("postgresql//rec:s3cret@db/reconciler", "looks like a mistyped URL"),
+        ("Postgres/rec:s3cret@db/reconciler", "looks like a mistyped URL"),
+        ("./postgresql://rec:s3cret@db/reconciler", "looks like a mistyped URL"),
+        ("postgres:/rec:s3cret@db/x?bad=1", "not a valid PostgreSQL connection string"),
+        ("postgresql:rec:s3cret@db/x", "not a valid PostgreSQL connection string"),
+        ("host=db password=s3cret trailing", "not a valid PostgreSQL connection string"),
+        ("host=db password='s3cret s3cret2' x", "not a valid PostgreSQL connection string"),
     ],
 )
 def test_what_is_refused(text: str, message: str) -> None:
