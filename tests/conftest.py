@@ -33,8 +33,12 @@ def _shared_directory(factory: pytest.TempPathFactory, *, worker: bool) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Cluster:
+    worker = worker_id != "master"
+    # The controlling process stops the cluster, so it owns it (an xdist worker is its
+    # child): if it is killed, the next session reaps the cluster.
+    owner = os.getppid() if worker else os.getpid()
     try:
-        cluster = shared_cluster(_shared_directory(tmp_path_factory, worker=worker_id != "master"))
+        cluster = shared_cluster(_shared_directory(tmp_path_factory, worker=worker), owner=owner)
     except MissingPostgres as err:
         pytest.fail(str(err), pytrace=False)
     ensure_database(cluster, f"reconciler_{worker_id}")

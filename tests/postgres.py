@@ -6,6 +6,10 @@ root). Missing binaries fail the test with one line saying how to install them.
 The suite shares one cluster per pytest session (``tests/conftest.py`` stops it when
 the session ends, xdist workers included); each worker has a database, and each test a
 schema of its own (``search_path`` in the URL), so tests never see each other's rows.
+
+A session that is killed (SIGKILL, a CI timeout) never reaches its end: each cluster's
+directory names the process that owns it (``owner``: pid and start time), and the next
+session stops and removes every cluster whose owner is gone, so none runs forever.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import psycopg
 
 STATE_FILE = "postgres.json"
 LOCK_FILE = "postgres.lock"
+OWNER_FILE = "owner"
+HOME_PREFIX = "reconciler-pg-"
 SERVER_SETTINGS = (
     "-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
     " -c full_page_writes=off -c max_connections=300 -c shared_buffers=32MB"
@@ -121,8 +127,9 @@ class Cluster:
         self.run("-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
-        with contextlib.suppress(subprocess.SubprocessError, OSError):
-            self.run("-m", "immediate", "-w", "stop")
+        if os.path.exists(os.path.join(self.data, "postmaster.pid")):
+            with contextlib.suppress(subprocess.SubprocessError, OSError):
+                self.run("-m", "immediate", "-w", "stop")
         shutil.rmtree(self.home, ignore_errors=True)
 
     def alive(self) -> bool:
@@ -134,11 +141,39 @@ class Cluster:
         return True
 
 
-def start_cluster() -> Cluster:
-    """initdb and start a new cluster (a few seconds)."""
+def process_identity(pid: int) -> str | None:
+    """``pid`` and its start time (a pid alone may be reused), or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces; the start time is field 22.
+    return f"{pid} {stat.rsplit(')', 1)[1].split()[19]}"
+
+
+def reap_orphans(tmp: str | None = None) -> list[str]:
+    """Stop and remove the clusters whose owning process is gone; their homes."""
+    reaped = []
+    for home in sorted(Path(tmp or tempfile.gettempdir()).glob(f"{HOME_PREFIX}*")):
+        try:
+            owner = (home / OWNER_FILE).read_text().strip()
+        except OSError:
+            continue  # not ours to judge (or still being created)
+        pid = int(owner.split()[0]) if owner.split() and owner.split()[0].isdigit() else 0
+        if pid and process_identity(pid) == owner:
+            continue
+        Cluster(0, str(home)).stop()
+        reaped.append(str(home))
+    return reaped
+
+
+def start_cluster(owner: int | None = None) -> Cluster:
+    """initdb and start a new cluster (a few seconds), owned by process ``owner`` (this
+    one by default): once that is gone, ``reap_orphans`` stops it."""
     initdb = find_binary("initdb")
     find_binary("pg_ctl")
-    home = tempfile.mkdtemp(prefix="reconciler-pg-")
+    home = tempfile.mkdtemp(prefix=HOME_PREFIX)
+    Path(home, OWNER_FILE).write_text(process_identity(owner or os.getpid()) or "gone")
     if os.geteuid() == 0:
         try:
             server_user = pwd.getpwnam("postgres")
@@ -174,16 +209,18 @@ def _locked(directory: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def shared_cluster(directory: Path) -> Cluster:
+def shared_cluster(directory: Path, *, owner: int | None = None) -> Cluster:
     """The session's cluster, recorded in ``directory`` (shared by the xdist workers):
-    started by whichever process asks first."""
+    started by whichever process asks first, owned by ``owner`` (the process that
+    stops it at the end of the session); clusters left by killed sessions are reaped."""
     with _locked(directory):
         state = directory / STATE_FILE
         if state.exists():
             cluster = Cluster(**json.loads(state.read_text()))
             if cluster.alive():
                 return cluster
-        cluster = start_cluster()
+        reap_orphans()
+        cluster = start_cluster(owner)
         state.write_text(json.dumps(asdict(cluster)))
         return cluster
 
