@@ -64,8 +64,10 @@ def compute_member_actions(
         current = own.get(identity_id)
         if current is not None and (current.role != "member" or current.status in PRESENT):
             continue
-        if current is None and identity_id in implied:
-            continue  # a member through a subgroup already
+        if identity_id in implied:
+            # A member through a subgroup already, whatever became of a direct
+            # membership (left, pending, invited): nothing to add, nothing to report.
+            continue
         if current is not None and current.status == "left":
             errors.append(_left_error(entry, current))
             continue

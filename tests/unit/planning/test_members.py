@@ -158,6 +158,24 @@ def test_a_listed_member_through_a_subgroup_needs_no_add() -> None:
     assert plan.actions == ()
 
 
+@pytest.mark.parametrize("status", ["left", "pending", "invited", "declined"])
+def test_a_member_through_a_subgroup_is_no_error_whatever_their_direct_membership(
+    status: str,
+) -> None:
+    """Someone who left the group (or asked to join it) directly but belongs to it
+    through a subgroup already has what the specs ask: no write, and no error that
+    would fail every pass."""
+    direct = LiveMember(ALICE, "alice@example.org", "member", status, updated=NOW)
+    implied = LiveMember(ALICE, "alice@example.org", "member", "active", source_group_id=SUBGROUP)
+    plan = compute_plan(
+        intent(memberships=(membership("alice@example.org"),), mode="exclusive"),
+        live(members=members(direct, implied)),
+        now=NOW,
+    )
+    assert plan.actions == ()
+    assert plan.errors == ()
+
+
 def test_a_refused_add_is_reported_and_retried_only_after_a_day() -> None:
     refusal = MemberRefusal("OPTED_OUT: settings forbid it", NOW - timedelta(hours=1))
     lifecycle = Lifecycle(member_refusals={(GROUP, ALICE): refusal})
