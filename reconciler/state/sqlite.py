@@ -122,9 +122,22 @@ class SqliteBackend:
                 path, timeout=30.0, isolation_level=None, check_same_thread=False
             )
             self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._enter_wal(deadline=time.monotonic() + 30.0)
         except (OSError, sqlite3.Error) as err:
             raise ConfigurationError(f"cannot open the state store {path}: {err}") from err
+
+    def _enter_wal(self, *, deadline: float) -> None:
+        """Switch a new store to WAL. The switch needs the file to itself and SQLite
+        does not wait for it (no busy handler): another process's first write gets
+        "database is locked" at once, so wait here, as for any other lock."""
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(POLL_SECONDS)
 
     def close(self) -> None:
         self._conn.close()

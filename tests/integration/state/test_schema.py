@@ -101,6 +101,23 @@ def test_concurrent_first_opens_migrate_once(store_location: str) -> None:
             store.close()
 
 
+def test_a_new_sqlite_store_waits_for_another_process_writing_to_it(tmp_path: Path) -> None:
+    """Two processes open a new store at once: switching it to WAL needs the file to
+    itself, and SQLite does not wait for that by itself."""
+    path = tmp_path / "state.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE elsewhere (x)")
+    timer = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+    timer.start()
+    try:
+        store = open_store(path)
+        store.close()
+    finally:
+        timer.join()
+        other.close()
+
+
 def test_a_store_newer_than_the_code_is_refused(store: SqlStateStore, store_location: str) -> None:
     store.backend.write(
         lambda w: w.execute(
