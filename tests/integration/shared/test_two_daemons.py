@@ -84,3 +84,22 @@ def test_daemons_whose_specs_differ_by_a_group_still_have_one_leader(shared: Sha
     writes = shared.writes(mark)
     assert [w for w in writes if w["status"] == 409] == []
     assert leader.named("action_done")
+
+
+def test_sigterm_hands_the_lead_over_at_once(shared: Shared) -> None:
+    """A leader stopped with SIGTERM finishes its pass, gives its locks up cleanly (its
+    lease record goes with them), so the standby need not wait out any lease."""
+    shared.write("grants.yaml", grants_yaml(USERS[:1]))
+    first = shared.daemon("host-a")
+    first.wait_event("leader_acquired")
+    second = shared.daemon("host-b")
+    second.wait_event("pass_finished")
+    assert second.named("leader_acquired") == []
+    assert first.stop() == 0  # SIGTERM
+    stopped = time.monotonic()
+    second.wait_event("leader_acquired", limit=30)
+    took = time.monotonic() - stopped
+    assert took < 6, took  # its poll (3 s), not a lease (10 s)
+    assert second.named("waiting_for_previous_holder") == []
+    shared.write("grants.yaml", grants_yaml(USERS[:2]))
+    shared.wait_rules({f"/disthome/{u}/" for u in USERS[:2]})
