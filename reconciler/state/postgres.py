@@ -197,7 +197,8 @@ class AdvisoryLock:
                 # If the session is gone, the locks went with it (and the lease record
                 # stays until it runs out, as it should).
                 with contextlib.suppress(psycopg.Error):
-                    if linger:
+                    # Still inside a previous holder's lease: keep a record that covers it.
+                    if linger or time.monotonic() < self._safe_after:
                         self._record_lease(self._conn)
                     else:
                         self._conn.execute(

@@ -15,6 +15,7 @@ import pytest
 
 from reconciler.locking import LEASE_SECONDS
 from reconciler.state import SqlStateStore, open_store
+from reconciler.state import postgres as postgres_backend
 from reconciler.state.postgres import LEASE_RECORD_SECONDS
 
 HOLD = """
@@ -112,10 +113,19 @@ def _end_lock_sessions(pg_url: str) -> int:
     return len(rows)
 
 
-def test_a_lock_taken_from_an_ended_session_waits_out_its_lease(pg_url: str) -> None:
+def test_the_recorded_lease_outlasts_the_holders_own() -> None:
+    # A holder stops starting actions LEASE_SECONDS after it last asked for a
+    # confirmation (plus the clock thread's half-second tick); the record must cover it.
+    assert LEASE_RECORD_SECONDS >= LEASE_SECONDS + 1.0
+
+
+def test_a_lock_taken_from_an_ended_session_waits_out_its_lease(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The session of a live holder is ended under it: the next holder gets the lock at
-    once but may act only when the lease the old holder recorded has run out; after a
-    clean release there is nothing to wait for."""
+    once but may act only when the lease the old holder recorded has run out, even if
+    it lets go before then; after a clean release there is nothing to wait for."""
+    monkeypatch.setattr(postgres_backend, "LEASE_RECORD_SECONDS", 3.0)  # a quick test
     first, second = open_store(pg_url), open_store(pg_url)
     try:
         old = first.target_lock("collection:c1")
@@ -125,11 +135,18 @@ def test_a_lock_taken_from_an_ended_session_waits_out_its_lease(pg_url: str) -> 
         assert _end_lock_sessions(pg_url) == 1
         new = second.target_lock("collection:c1")
         assert new.try_acquire()
-        assert new.safe_after - confirmed == pytest.approx(LEASE_RECORD_SECONDS, abs=1.0)
-        assert new.safe_after - time.monotonic() > LEASE_SECONDS  # beyond the old lease
+        assert new.safe_after - confirmed == pytest.approx(3.0, abs=1.0)
         assert not old.confirm()  # the old holder learns at its next confirmation
         old.release()
-        new.release()  # cleanly: the next holder need not wait
+        new.release()  # before the old lease ran out: the next holder still waits for it
+        third = first.target_lock("collection:c1")
+        assert third.try_acquire()
+        assert third.safe_after >= new.safe_after - 0.5
+        third.release()
+        new = second.target_lock("collection:c1")
+        assert new.try_acquire()
+        time.sleep(max(0.0, new.safe_after - time.monotonic()))
+        new.release()  # cleanly, once safe: the next holder need not wait
         again = first.target_lock("collection:c1")
         assert again.try_acquire()
         assert again.safe_after <= time.monotonic()
