@@ -222,4 +222,18 @@ def test_open_backend_takes_paths_as_files(tmp_path: Path, monkeypatch: pytest.M
 def test_store_factories(open_twin: Callable[[], SqlStateStore]) -> None:
     first, second = open_twin(), open_twin()
     assert first.display == second.display
-    assert "password" not in first.display
+
+
+def test_a_password_in_the_url_is_never_displayed(pg_url: str) -> None:
+    # The test cluster trusts loopback connections, so any password is accepted.
+    with_password = pg_url.replace("postgresql://postgres@", "postgresql://postgres:s3cret@")
+    assert with_password != pg_url
+    store = open_store(with_password)
+    try:
+        assert "s3cret" not in store.display
+        assert store.display.startswith("postgresql://postgres@127.0.0.1:")
+        lock = store.target_lock("collection:c1")
+        assert lock.try_acquire()  # the lock's own connection has the password too
+        lock.release()
+    finally:
+        store.close()
