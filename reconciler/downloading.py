@@ -112,7 +112,13 @@ def follow_downloads(
     live: LiveState,
     now: datetime,
     journal: Journal,
+    record_progress: bool = True,
 ) -> list[LocatedError]:
+    """Record the files each watched grantee downloaded, and the grants consumed (facts,
+    whoever observes them). With ``record_progress``, also remember the tasks read and
+    move the collection's watermark on; only a process holding the apply lock does: a
+    task this spec set attributes to nobody may be a download the daemon's specs watch
+    (a pull request's plan removes a grant the daemon still enforces)."""
     errors: list[LocatedError] = []
     for collection_id, grants in watched_grants(intent, live, now).items():
         try:
@@ -123,6 +129,7 @@ def follow_downloads(
                 grants=grants,
                 now=now,
                 journal=journal,
+                record_progress=record_progress,
             )
         except GlobusError as err:
             errors.extend(_download_errors(err, collection_id, grants))
@@ -151,6 +158,7 @@ def _follow_collection(
     grants: list[Watched],
     now: datetime,
     journal: Journal,
+    record_progress: bool,
 ) -> None:
     earliest = min((g.created for g in grants if g.created is not None), default=None)
     since = compute_whole_seconds(
@@ -183,6 +191,8 @@ def _follow_collection(
     for grant in grants:
         if grant.key in progressed:
             _check_consumed(clients, store, grant, now, journal)
+    if not record_progress:
+        return
     # Only now, after every check succeeded: a failed check leaves the tasks unseen,
     # so the next pass reads them again (their files count once) and checks again.
     for task in new:

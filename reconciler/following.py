@@ -51,13 +51,23 @@ def fetch_lifecycle(
     *,
     now: datetime,
     pass_id: str = "",
+    record_progress: bool = True,
 ) -> Lifecycle:
-    """Update the store from Globus, then return what planning needs from it."""
+    """Update the store from Globus, then return what planning needs from it.
+    ``record_progress``: see ``reconciler.downloading.follow_downloads``."""
     journal = _journal(store, now, pass_id)
     names = _names(intent, live)
     _follow_removals(clients, store, journal, names=names)
     _follow_stagings(clients, store, now, journal, names=names)
-    errors = follow_downloads(clients, store, intent=intent, live=live, now=now, journal=journal)
+    errors = follow_downloads(
+        clients,
+        store,
+        intent=intent,
+        live=live,
+        now=now,
+        journal=journal,
+        record_progress=record_progress,
+    )
     loaded = store.load_lifecycle()
     errors.extend(_blocked_stagings(intent, live, loaded.stagings, now))
     return replace(loaded, errors=tuple(errors))

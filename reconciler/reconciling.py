@@ -56,6 +56,7 @@ def fetch_plan(
     pass_id: str = "",
     max_clock_skew: timedelta | None = None,
     spec_files: Mapping[str, int] | None = None,
+    record_progress: bool = True,
 ) -> tuple[Plan, LiveState]:
     """Read the live state (one access_list per collection, one get_group per group,
     identity lookups), follow staging and downloads when there is a store, and plan.
@@ -63,10 +64,22 @@ def fetch_plan(
     ``max_clock_skew`` blocks the plan when ``now`` and Globus's clock differ by more
     (give it whenever the plan may be applied); ``spec_files`` (see
     ``compute_inventory``) lets the deletion guard compare them with the inventory of
-    the last successful pass in ``store``."""
+    the last successful pass in ``store``. Without ``record_progress`` (a process that
+    holds no apply lock: ``plan``, ``status``, ``apply``'s preview), how far the task
+    history has been read is not moved on in ``store``: the specs read here may watch
+    fewer downloads than the daemon's (a pull request), and what they skip must not be
+    put past it."""
     live = fetch_live_state(clients, intent)
     lifecycle = (
-        fetch_lifecycle(clients, store, intent, live, now=now, pass_id=pass_id)
+        fetch_lifecycle(
+            clients,
+            store,
+            intent,
+            live,
+            now=now,
+            pass_id=pass_id,
+            record_progress=record_progress,
+        )
         if store is not None
         else Lifecycle()
     )

@@ -149,6 +149,7 @@ def plan_command(
             # A preview as of --now is not checked against Globus's clock: apply is.
             max_clock_skew=None if now_given else max_clock_skew,
             spec_files=inventory,
+            record_progress=False,  # no lock: the daemon's specs may watch more
         )
     plan = _scoped(plan, intent, live, target_texts)
     if output == "json":
@@ -254,7 +255,7 @@ def apply_command(
     with open_target(target) as opened:
         opened.seed(intent)
 
-        def plan_now() -> Plan:
+        def plan_now(*, locked: bool) -> Plan:
             # The host's clock is read again for each plan: a person who took a while
             # to confirm must not be refused for the clock check, nor act on a stale now.
             plan, live = fetch_plan(
@@ -265,6 +266,7 @@ def apply_command(
                 store=opened.store,
                 max_clock_skew=max_clock_skew,
                 spec_files=inventory,
+                record_progress=locked,
             )
             return _scoped(plan, intent, live, target_texts)
 
@@ -278,7 +280,7 @@ def apply_command(
         confirmed: Plan | None = None
         if not auto_approve:
             # Ask first, without the lock: a person at a prompt must not hold up the daemon.
-            confirmed = shown(plan_now())
+            confirmed = shown(plan_now(locked=False))
             if confirmed is None:
                 return
             if not sys.stdin.isatty():
@@ -301,11 +303,11 @@ def apply_command(
             opened.store, resources, timeout=lock_timeout, on_wait=waiting, on_settle=settling
         ) as lost:
             if confirmed is None:
-                plan = shown(plan_now())
+                plan = shown(plan_now(locked=True))
                 if plan is None:
                     return
             else:
-                plan = plan_now()
+                plan = plan_now(locked=True)
                 if plan.blocked:
                     click.echo(render_plan_text(plan, style=style))
                     fail("nothing was applied")
@@ -458,7 +460,9 @@ def status_command(
     intent, _inventory = _load_intent(paths, now)
     with open_target(target) as opened:
         opened.seed(intent)
-        plan, live = fetch_plan(opened.clients, intent, now=now, store=opened.store)
+        plan, live = fetch_plan(
+            opened.clients, intent, now=now, store=opened.store, record_progress=False
+        )
     if output == "json":
         click.echo(render_status_json(intent, live, plan), nl=False)
     else:

@@ -151,3 +151,48 @@ def test_a_strangers_download_costs_one_owner_filtered_look_once(
     run_pass(world, store)
     lists = [e for e in world.api_calls(second) if "task_list" in str(e["path"])]
     assert len(lists) == 1
+
+
+def two_grantees(*, alice_revokes: bool = True) -> str:
+    alice = "        revoke_after_download: true\n" if alice_revokes else ""
+    return (
+        "distributions:\n  - name: run42\n    collection: tutorial\n"
+        "    path: /disthome/run42/{identity_id}/\n"
+        f"    stage: {{collection: {SOURCE}, path: /datasets/run42/}}\n    grants:\n"
+        "      - identity: alice@example.org\n        expires: 2027-06-30\n"
+        + alice
+        + "      - identity: bob@example.org\n        expires: 2027-06-30\n"
+        "        revoke_after_download: true\n"
+    )
+
+
+def test_a_plan_of_other_specs_does_not_hide_a_download_from_the_daemon(
+    world: World, seeded: Callable[[], None], store: StateStore, tmp_path: Path
+) -> None:
+    """A CI plan of a pull request shares the daemon's store and takes no lock. In the
+    pull request alice's grant no longer revokes after download, so alice's download is
+    nobody's there: it must not be put past the daemon, whose specs still watch it."""
+    world.write("run42.yaml", two_grantees())
+    seeded()
+    run_pass(world, store)  # stage
+    world.control.advance_clock(10)
+    run_pass(world, store)  # grant
+    world.control.advance_clock(5)
+    run_pass(world, store)  # the first look at the task history
+    alice = world.identity("alice@example.org")
+    (directory,) = [r["path"] for r in world.rules() if r["principal"] == alice]
+    pull_request = tmp_path / "pull-request"
+    pull_request.mkdir()
+    for spec in world.specs.iterdir():
+        (pull_request / spec.name).write_text(spec.read_text())
+    (pull_request / "run42.yaml").write_text(two_grantees(alice_revokes=False))
+    world.control.simulate_download("alice@example.org", COLLECTION, directory)
+    world.control.advance_clock(5)
+
+    preview = world.cli(
+        "plan", "--sandbox", "--state-db", str(tmp_path / "state.db"), str(pull_request)
+    )
+    assert preview.exit_code == 0, preview.output
+    plan = run_pass(world, store)  # the daemon's next pass, with the specs on main
+    assert consumed(plan)
+    assert alice not in {r["principal"] for r in world.rules()}
