@@ -2,10 +2,11 @@
 
 Runs after every document validated on its own and the ``Index`` of names is built.
 Each rule reports at the position of the value that breaks it and keeps going, so one
-run shows every problem. ``now`` matters only here: an expiry at or before it is a
-warning (an expired grant is simply absent), and ``max_duration`` caps are measured
-from it. Conflicts between grants are found on lowered values, in ``conflicts``.
-This module reports; it builds nothing.
+run shows every problem. Nothing here depends on *now*: each expiry is recorded as an
+``ExpiryCheck`` (with its ``max_duration`` cap) for ``expiring`` to judge at a given
+instant, so the result of these checks can be cached across time. Conflicts between
+grants are found on lowered values, in ``conflicts``. This module reports; it builds
+nothing.
 """
 
 from __future__ import annotations
@@ -15,27 +16,31 @@ from datetime import datetime
 
 from reconciler.core.intent import Origin
 from reconciler.spec.diagnostics import Report, did_you_mean
+from reconciler.spec.expiring import ExpiryCheck
 from reconciler.spec.fields import is_uuid, placeholders_in
 from reconciler.spec.indexing import Index
 from reconciler.spec.lowering import effective_path
 from reconciler.spec.models import Collection, Distribution, Grant, Membership
-from reconciler.spec.timeparse import format_instant, parse_duration
+from reconciler.spec.timeparse import parse_duration
 from reconciler.spec.validating import Entry, Where, grants_of
 
 _PRINCIPAL_KEYS = ("identity", "group", "public")
 _PLACEHOLDER_KIND = {"identity_id": "identity", "group_id": "group"}
 
 
-def check_spec_set(index: Index, *, now: datetime, report: Report) -> None:
-    """Report every cross-entry rule the declarations in ``index`` break."""
+def check_spec_set(index: Index, *, report: Report) -> tuple[ExpiryCheck, ...]:
+    """Report every cross-entry rule the declarations in ``index`` break; return the
+    expiries to judge at now (see ``expiring``)."""
+    expiries: list[ExpiryCheck] = []
     for distribution in index.distributions:
-        _check_distribution(index, distribution, now, report)
+        _check_distribution(index, distribution, expiries, report)
     for membership in index.memberships:
-        _check_membership(index, membership, now, report)
+        _check_membership(index, membership, expiries, report)
+    return tuple(expiries)
 
 
 def _check_membership(
-    index: Index, entry: Entry[Membership], now: datetime, report: Report
+    index: Index, entry: Entry[Membership], expiries: list[ExpiryCheck], report: Report
 ) -> None:
     membership, where = entry.model, entry.where
     group = index.declared_group(membership.group)
@@ -51,18 +56,18 @@ def _check_membership(
             f"unknown group `{membership.group}`",
             hint=_unknown_hint(membership.group, index.groups, "groups", index),
         )
-    _check_expiry(
-        membership.expires,
-        group.model.max_duration if group else None,
-        f"group `{group.name}`" if group else "",
-        now=now,
-        at=where.at("expires"),
-        report=report,
+    expiries.append(
+        _expiry(
+            membership.expires,
+            group.model.max_duration if group else None,
+            f"group `{group.name}`" if group else "",
+            at=where.at("expires"),
+        )
     )
 
 
 def _check_distribution(
-    index: Index, entry: Entry[Distribution], now: datetime, report: Report
+    index: Index, entry: Entry[Distribution], expiries: list[ExpiryCheck], report: Report
 ) -> None:
     distribution, where = entry.model, entry.where
     collection = index.collections.get(distribution.collection)
@@ -87,7 +92,7 @@ def _check_distribution(
         )
     for grant_where, grant in grants_of(entry):
         _check_grant(
-            index, distribution, grant, grant_where, collection=collection, now=now, report=report
+            index, distribution, grant, grant_where, collection=collection, expiries=expiries, report=report
         )
 
 
@@ -98,7 +103,7 @@ def _check_grant(
     where: Where,
     *,
     collection: Entry[Collection] | None,
-    now: datetime,
+    expiries: list[ExpiryCheck],
     report: Report,
 ) -> None:
     kinds = [key for key in _PRINCIPAL_KEYS if getattr(grant, key) is not None]
@@ -141,7 +146,7 @@ def _check_grant(
         )
     _check_grant_path(distribution, grant, where, kind=kind, collection=collection, report=report)
     if collection is None:
-        _check_expiry(grant.expires, None, "", now=now, at=where.at("expires"), report=report)
+        expiries.append(_expiry(grant.expires, None, "", at=where.at("expires")))
         return
     policy = collection.model.policy
     if grant.public is not None and not policy.allow_public:
@@ -158,13 +163,13 @@ def _check_grant(
             "(max_permissions: r)",
             hint="grant `r`, or raise `max_permissions` in the collection's policy",
         )
-    _check_expiry(
-        grant.expires,
-        policy.max_duration,
-        f"collection `{collection.name}`",
-        now=now,
-        at=where.at("expires"),
-        report=report,
+    expiries.append(
+        _expiry(
+            grant.expires,
+            policy.max_duration,
+            f"collection `{collection.name}`",
+            at=where.at("expires"),
+        )
     )
 
 
@@ -220,34 +225,10 @@ def _check_under_root(path: str, collection: Entry[Collection], at: Origin, repo
         )
 
 
-def _check_expiry(
-    expires: datetime,
-    max_duration: str | None,
-    owner: str,
-    *,
-    now: datetime,
-    at: Origin,
-    report: Report,
-) -> None:
-    if expires <= now:
-        report.warning(
-            at,
-            f"expired at {format_instant(expires)}, so it is treated as absent",
-            hint="remove the entry, or move `expires` later to grant it again",
-        )
+def _expiry(expires: datetime, max_duration: str | None, owner: str, *, at: Origin) -> ExpiryCheck:
     if max_duration is None:
-        return
-    try:
-        latest = now + parse_duration(max_duration)
-    except OverflowError:  # a `now` near year 9999: no expiry can be later than the cap
-        return
-    if expires > latest:
-        report.error(
-            at,
-            f"expires {format_instant(expires)}, later than {owner} allows: its "
-            f"max_duration {max_duration} means no later than {format_instant(latest)}",
-            hint="choose an earlier `expires` (the cap counts from now), or raise `max_duration`",
-        )
+        return ExpiryCheck(expires, at)
+    return ExpiryCheck(expires, at, parse_duration(max_duration), max_duration, owner)
 
 
 def _unknown_hint(name: str, declared: Iterable[str], section: str, index: Index) -> str:

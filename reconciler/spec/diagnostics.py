@@ -70,6 +70,13 @@ class Report:
     def warning(self, at: Origin, message: str, hint: str | None = None) -> None:
         self._items.append(Diagnostic(at.file, at.line, at.col, "warning", message, hint))
 
+    def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self._items.extend(diagnostics)
+
+    def found(self) -> tuple[Diagnostic, ...]:
+        """The diagnostics in the order they were found (``diagnostics()`` sorts them)."""
+        return tuple(self._items)
+
     @property
     def has_errors(self) -> bool:
         return any(d.severity == "error" for d in self._items)

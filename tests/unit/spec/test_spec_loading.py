@@ -112,7 +112,7 @@ def test_a_bug_fails_closed_and_is_reported(monkeypatch: pytest.MonkeyPatch, now
     def broken_check(*_args: object, **_kwargs: object) -> None:
         raise KeyError("boom")
 
-    monkeypatch.setattr("reconciler.spec.loading.check_spec_set", broken_check)
+    monkeypatch.setattr("reconciler.spec.compiling.check_spec_set", broken_check)
     intent, diagnostics = compute_spec_set([("a.yaml", COLLECTION.encode())], now=now)
     assert intent is None
     (diagnostic,) = diagnostics
