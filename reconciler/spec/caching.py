@@ -122,4 +122,3 @@ class SpecCache:
         self._files.clear()
         self._set = None
         self._judged = None
-

@@ -92,7 +92,13 @@ def _check_distribution(
         )
     for grant_where, grant in grants_of(entry):
         _check_grant(
-            index, distribution, grant, grant_where, collection=collection, expiries=expiries, report=report
+            index,
+            distribution,
+            grant,
+            grant_where,
+            collection=collection,
+            expiries=expiries,
+            report=report,
         )
 
 
@@ -130,9 +136,10 @@ def _check_grant(
     if kind is not None and kind != "identity":
         for key, value in (
             ("notify", grant.notify),
+            ("notify_message", grant.notify_message),
             ("revoke_after_download", grant.revoke_after_download),
         ):
-            if value is not False:
+            if value not in (False, None):
                 report.error(
                     where.key(key),
                     f"`{key}` is only for identity grants, and this is a {kind} grant",
@@ -143,6 +150,12 @@ def _check_grant(
             where.key("notify_email"),
             "`notify_email` says where to send the notification, but `notify` is off",
             hint="add `notify: true` to send it, or remove `notify_email`",
+        )
+    if grant.notify_message is not None and not grant.notify and kind in (None, "identity"):
+        report.error(
+            where.key("notify_message"),
+            "`notify_message` is sent only with `notify: true`, and this grant does not notify",
+            hint="add `notify: true`, or remove `notify_message`",
         )
     _check_grant_path(distribution, grant, where, kind=kind, collection=collection, report=report)
     if collection is None:

@@ -10,6 +10,7 @@ and never reads files.
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -49,10 +50,13 @@ class SpecValueError(ValueError):
     ``value_error`` whose ``ctx["error"]`` is this exception, so the hint survives.
     """
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, *, offset: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.offset = offset
+        """The index in the value of the character at fault, when there is one: the
+        diagnostic then points at that character's column."""
 
 
 class Report:
@@ -108,3 +112,24 @@ def describe_value(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return f"a {type(value).__name__}"
+
+
+def describe_char(char: str) -> str:
+    """``U+00A0 NO-BREAK SPACE``: a character by its code point and Unicode name."""
+    name = unicodedata.name(char, "") or _CONTROL_NAMES.get(ord(char), "CONTROL CHARACTER")
+    return f"U+{ord(char):04X} {name}"
+
+
+_CONTROL_NAMES = {
+    0x00: "NULL",
+    0x07: "BELL",
+    0x08: "BACKSPACE",
+    0x09: "CHARACTER TABULATION",
+    0x0A: "LINE FEED",
+    0x0B: "LINE TABULATION",
+    0x0C: "FORM FEED",
+    0x0D: "CARRIAGE RETURN",
+    0x1B: "ESCAPE",
+    0x7F: "DELETE",
+    0x85: "NEXT LINE",
+}

@@ -18,6 +18,7 @@ comparison instead of a loop. Pure.
 from __future__ import annotations
 
 import bisect
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -64,10 +65,9 @@ def compute_thresholds(checks: Sequence[ExpiryCheck]) -> tuple[datetime, ...]:
     for check in checks:
         found.add(check.expires)
         if check.cap is not None:
-            try:
+            # Before year 1 (OverflowError), the cap can never be exceeded.
+            with contextlib.suppress(OverflowError):
                 found.add(check.expires - check.cap)
-            except OverflowError:  # before year 1: the cap can never be exceeded
-                pass
     return tuple(sorted(found))
 
 

@@ -15,7 +15,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, PlainValidator, WithJsonSchema
 
-from reconciler.spec.diagnostics import SpecValueError, describe_value, did_you_mean
+from reconciler.spec.diagnostics import (
+    SpecValueError,
+    describe_char,
+    describe_value,
+    did_you_mean,
+)
+from reconciler.spec.texts import check_path_text, check_token_text
 from reconciler.spec.timeparse import EXPIRY_FORMS, parse_duration, parse_expiry
 
 PLACEHOLDERS = ("identity_id", "group_id", "distribution")
@@ -44,12 +50,14 @@ def _looks_like_uuid(text: str) -> bool:
 
 
 def _check_uuid(text: str) -> str:
+    check_token_text(text, "UUID")
     if not is_uuid(text):
         raise SpecValueError(f"`{text}` is not a UUID", hint=_UUID_HINT)
     return text.lower()
 
 
 def _check_name(text: str) -> str:
+    check_token_text(text, "name")
     if _looks_like_uuid(text):
         raise SpecValueError(
             f"`{text}` looks like a UUID, but a name is needed here",
@@ -66,6 +74,7 @@ def _check_name(text: str) -> str:
 
 def _check_reference(text: str) -> str:
     """A UUID (canonicalised to lower case) or a local name."""
+    check_token_text(text, "name or UUID")
     if _looks_like_uuid(text):
         return _check_uuid(text)
     if _NAME.fullmatch(text) is None:
@@ -78,6 +87,7 @@ def _check_reference(text: str) -> str:
 
 def _check_identity(text: str) -> str:
     """An identity UUID (lower-cased) or a Globus username (it contains ``@``)."""
+    check_token_text(text, "username" if "@" in text else "identity")
     if "@" not in text:
         if _looks_like_uuid(text):
             return _check_uuid(text)
@@ -86,8 +96,6 @@ def _check_identity(text: str) -> str:
             hint="usernames contain `@` (e.g. `alice@uchicago.edu`); "
             f"identity UUIDs look like `{_UUID_EXAMPLE}`",
         )
-    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in text):
-        raise SpecValueError(f"username `{text}` contains spaces or control characters")
     if text.startswith("@") or text.endswith("@"):
         raise SpecValueError(f"`{text}` is not a username", hint="write `user@provider.org`")
     return text
@@ -109,6 +117,7 @@ def _check_email(text: str) -> str:
 
 def check_path_syntax(text: str, *, placeholders: bool) -> str:
     """``text`` if it is a well-formed directory path; raises ``SpecValueError`` otherwise."""
+    check_path_text(text)
     if not text.startswith("/"):
         raise SpecValueError(
             f"path `{text}` must start with `/`",
@@ -118,8 +127,10 @@ def check_path_syntax(text: str, *, placeholders: bool) -> str:
         raise SpecValueError(
             f"path `{text}` must end with `/` (it names a directory)", hint=f"write `{text}/`"
         )
-    if "\\" in text or any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise SpecValueError(f"path `{text!r}` contains a backslash or a control character")
+    if "\\" in text:
+        raise SpecValueError(
+            f"path `{text}` contains a backslash", hint="Globus paths separate names with `/`"
+        )
     segments = text[1:-1].split("/") if text != "/" else []
     if "" in segments:
         raise SpecValueError(
@@ -188,15 +199,49 @@ def _parse_expiry_value(value: Any) -> datetime:
     return parse_expiry(value)
 
 
-def _parse_notify(value: Any) -> bool | str:
+def _parse_notify(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip():
-        return value
+    if isinstance(value, str) and (meant := meant_boolean(value)) is not None:
+        raise SpecValueError(
+            f"`notify` must be `true` or `false`, not the string `{value}`: did you mean {meant}?",
+            hint=f"write `notify: {meant}` without quotes (YAML 1.2 reads `yes`, `no`, "
+            "`on` and `off` as text)",
+        )
+    if isinstance(value, str):
+        raise SpecValueError(
+            f"`notify` must be `true` or `false`, got {describe_value(value)}",
+            hint="the text of the email goes in `notify_message`, with `notify: true`",
+        )
     raise SpecValueError(
-        f"expected `true`, `false` or a message, got {describe_value(value)}",
-        hint="`notify: true` sends Globus's standard email; a string is sent as the message",
+        f"`notify` must be `true` or `false`, got {describe_value(value)}",
+        hint="`notify: true` has Globus email the grantee",
     )
+
+
+def meant_boolean(text: str) -> str | None:
+    """``"true"`` or ``"false"`` when ``text`` is a word people use for one."""
+    word = text.strip().lower()
+    if word in ("yes", "on", "true"):
+        return "true"
+    if word in ("no", "off", "false"):
+        return "false"
+    return None
+
+
+def _check_message(text: str) -> str:
+    if not text.strip():
+        raise SpecValueError(
+            "`notify_message` is empty", hint="write the text of the email, or remove the key"
+        )
+    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cf") and c != "\n"), None)
+    if bad is not None:
+        raise SpecValueError(
+            f"`notify_message` contains {describe_char(bad)}, an invisible or control character",
+            hint="remove it; write the message as plain text",
+            offset=text.index(bad),
+        )
+    return text
 
 
 def _schema(description: str, **extra: Any) -> WithJsonSchema:
@@ -270,13 +315,18 @@ Email = Annotated[
     _schema("An email address, e.g. `alice@example.org`.", pattern=EMAIL_PATTERN),
 ]
 Notify = Annotated[
-    bool | str,
+    bool,
     PlainValidator(_parse_notify),
     WithJsonSchema(
         {
-            "anyOf": [{"type": "boolean"}, {"type": "string", "minLength": 1}],
-            "description": "Email the grantee when access is granted: `true` for Globus's "
-            "standard message, or the message text.",
+            "type": "boolean",
+            "description": "Have Globus email the grantee when access is granted (the text "
+            "in `notify_message`, else Globus's standard message).",
         }
     ),
+]
+NotifyMessage = Annotated[
+    str,
+    AfterValidator(_check_message),
+    _schema("The text of the email `notify: true` sends.", minLength=1),
 ]

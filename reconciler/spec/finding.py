@@ -230,7 +230,9 @@ def _walk(directory: Path, files: SpecFiles, diagnostics: list[Diagnostic]) -> I
         )
         reason = exc.strerror or str(exc)
         diagnostics.append(
-            _error(directory, f"cannot list this directory ({reason}), so its specs are unseen", hint)
+            _error(
+                directory, f"cannot list this directory ({reason}), so its specs are unseen", hint
+            )
         )
         return
     for entry in entries:
@@ -249,8 +251,7 @@ def _walk(directory: Path, files: SpecFiles, diagnostics: list[Diagnostic]) -> I
                     0,
                     "warning",
                     "a symlinked directory is not followed, so no spec in it is read",
-                    "name it on the command line to read it, or replace the link by the "
-                    "directory",
+                    "name it on the command line to read it, or replace the link by the directory",
                 )
             )
         elif is_near_miss(entry.name):
@@ -318,8 +319,7 @@ def _not_regular(path: Path, info: os.stat_result, *, following: bool) -> tuple[
 
 def _too_large(size: int, limit: int) -> tuple[str, str]:
     return (
-        f"the file is {size:,} bytes, larger than the limit of {limit:,} bytes, so it is "
-        "not read",
+        f"the file is {size:,} bytes, larger than the limit of {limit:,} bytes, so it is not read",
         "split it into several files, or raise the limit (`--max-spec-size`, or "
         "RECONCILER_MAX_SPEC_SIZE)",
     )

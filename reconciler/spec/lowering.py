@@ -2,7 +2,7 @@
 
 Lowering resolves what the specs alone can resolve: collection and group names become
 UUIDs, a grant's path becomes its own ``path`` or its distribution's, its ``cleanup``
-its own value or its collection policy's, ``notify`` splits into a flag and a message.
+its own value or its collection policy's.
 Usernames and path placeholders stay as written (planning resolves them with Globus
 Auth). A grant whose references do not resolve lowers to ``None``: ``checking`` has
 reported why. Nothing here reports diagnostics or decides validity.
@@ -89,8 +89,8 @@ def lower_grants(index: Index, entry: Entry[Distribution]) -> list[GrantIntent]:
                 path=path,
                 permissions=grant.permissions,
                 expires=grant.expires,
-                notify=grant.notify is not False,
-                notify_message=grant.notify if isinstance(grant.notify, str) else None,
+                notify=grant.notify,
+                notify_message=grant.notify_message if grant.notify else None,
                 revoke_after_download=grant.revoke_after_download,
                 cleanup=(
                     grant.cleanup if grant.cleanup is not None else collection.model.policy.cleanup

@@ -23,6 +23,7 @@ from reconciler.spec.fields import (
     IdentityRef,
     LocalName,
     Notify,
+    NotifyMessage,
     Permissions,
     PlainPath,
     Reference,
@@ -109,14 +110,23 @@ class Grant(SpecModel):
                 {"required": ["group"]},
                 {"required": ["public"]},
             ],
-            "if": {"not": {"required": ["identity"]}},
-            "then": {
-                "properties": {
-                    "notify": {"const": False},
-                    "notify_email": False,
-                    "revoke_after_download": {"const": False},
-                }
-            },
+            "allOf": [
+                {
+                    "if": {"not": {"required": ["identity"]}},
+                    "then": {
+                        "properties": {
+                            "notify": {"const": False},
+                            "notify_email": False,
+                            "notify_message": False,
+                            "revoke_after_download": {"const": False},
+                        }
+                    },
+                },
+                {
+                    "if": {"required": ["notify_message"]},
+                    "then": {"required": ["notify"], "properties": {"notify": {"const": True}}},
+                },
+            ],
         }
     )
 
@@ -133,9 +143,11 @@ class Grant(SpecModel):
     permissions: Permissions = "r"
     """`r` (read only) or `rw` (read and write), within the policy's `max_permissions`."""
     notify: Notify = False
-    """Identity grants only: email the grantee, `true` or the message text."""
+    """Identity grants only: have Globus email the grantee when access is granted."""
     notify_email: Email | None = None
     """With `notify`: the address to email instead of Globus Auth's (often none known)."""
+    notify_message: NotifyMessage | None = None
+    """Identity grants only, with `notify: true`: the text of the email."""
     revoke_after_download: bool = False
     """Identity grants only: revoke once the grantee has downloaded the whole directory."""
     cleanup: bool | None = None

@@ -26,6 +26,7 @@ from reconciler.spec.diagnostics import (
     describe_value,
     did_you_mean,
 )
+from reconciler.spec.fields import meant_boolean
 from reconciler.spec.models import (
     Collection,
     Distribution,
@@ -235,9 +236,26 @@ def translate_error(error: ErrorDetails, where: Where) -> Diagnostic:
         cause = error.get("ctx", {}).get("error")
         if isinstance(cause, SpecValueError):
             message, hint = cause.message, cause.hint
+            if cause.offset is not None:
+                value = str(target[-1]) if is_key else error["input"]
+                at, message = _at_character(where, at, value, cause.offset, message)
         elif kind == "literal_error":
             expected = str(error.get("ctx", {}).get("expected", "")).replace("'", "`")
             message = f"{_subject(target)} must be {expected}, got {describe_value(error['input'])}"
+        elif (
+            kind == "bool_type"
+            and isinstance(error["input"], str)
+            and meant_boolean(error["input"])
+        ):
+            meant = meant_boolean(error["input"])
+            message = (
+                f"{_subject(target)} must be `true` or `false`, not the string "
+                f"`{error['input']}`: did you mean {meant}?"
+            )
+            hint = (
+                f"write `{meant}` without quotes (YAML 1.2 reads `yes`, `no`, `on` and `off` "
+                "as text)"
+            )
         elif kind in _EXPECTED:
             message = (
                 f"{_subject(target)} must be {_EXPECTED[kind]}, "
@@ -249,6 +267,21 @@ def translate_error(error: ErrorDetails, where: Where) -> Diagnostic:
         else:
             message = f"{_subject(target)}: {error['msg']}"
     return Diagnostic(at.file, at.line, at.col, "error", message, hint)
+
+
+def _at_character(
+    where: Where, at: Origin, value: Any, offset: int, message: str
+) -> tuple[Origin, str]:
+    """The diagnostic moved onto the character at ``offset`` of ``value``, its column
+    named in the message (or its place in the value, when it is not written as-is)."""
+    column = (
+        where.positions.column_of((at.line, at.col), value, offset)
+        if isinstance(value, str)
+        else None
+    )
+    if column is None:
+        return at, f"{message} (character {offset + 1} of the value)"
+    return Origin(at.file, at.line, column), f"{message} at column {column}"
 
 
 def _subject(loc: tuple[Any, ...]) -> str:

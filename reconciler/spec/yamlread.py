@@ -1,12 +1,17 @@
 """YAML bytes to plain data, remembering where every value and key was written.
 
-ruamel.yaml *composes* the node tree, which keeps the line and column of every node (the
-pure-Python safe loader: every install parses alike, and no comments are gathered). This
-module converts the tree to dicts, lists, strings, numbers, booleans and None itself,
-recording a ``Positions`` map from each value's path (``("distributions", 0, "grants",
-1, "expires")``) to its 1-based line and column. Timestamps stay strings so that
-``timeparse`` alone decides what a date means. Merge keys (``<<: *defaults``) and
-aliases are expanded; duplicate keys, unknown tags, cycles and alias bombs are reported.
+ruamel.yaml *composes* the node tree, which keeps the line and column of every node
+(with libyaml when it is installed and the text is valid; the pure-Python composer
+otherwise, for its error messages). This module converts the tree to dicts, lists,
+strings, numbers, booleans and None itself, recording a ``Positions`` map from each
+value's path (``("distributions", 0, "grants", 1, "expires")``) to its 1-based line and
+column. Timestamps stay strings so that ``timeparse`` alone decides what a date means.
+Merge keys (``<<: *defaults``) and aliases are expanded; duplicate keys, unknown tags,
+cycles and alias bombs are reported. A document may be as large as the file-size limit
+allows; only what aliases add is bounded (``_MAX_EXPANDED``), which stops a "billion
+laughs" document without limiting honest ones. Invisible or non-breaking spaces in the
+indentation (pasted from a web page) are reported on their own line, then read as
+spaces so that the rest of the file is still checked.
 
 Every problem becomes a diagnostic in the ``Report``; nothing here raises for bad input.
 This module knows YAML, not the spec language: it does not look at key names.
@@ -18,16 +23,18 @@ import importlib.util
 import re
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
 from reconciler.core.intent import Origin
-from reconciler.spec.diagnostics import Report
+from reconciler.spec.diagnostics import Report, describe_char
 
 _HAVE_CLIB = importlib.util.find_spec("_ruamel_yaml") is not None
 """ruamel.yaml.clib's C extension (libyaml) is importable."""
@@ -37,8 +44,15 @@ Position = tuple[int, int]
 
 _TAG = "tag:yaml.org,2002:"
 _MAX_DEPTH = 64
-# Far above any real spec set, far below what a billion-laughs alias chain expands to.
-_MAX_NODES = 200_000
+_MAX_EXPANDED = 100_000
+"""Values that aliases may add to a document beyond ``_EXPANSION_RATIO`` per value
+written: a defaults mapping merged into every grant adds a few per grant, while a
+billion-laughs chain adds billions from a few dozen."""
+_EXPANSION_RATIO = 10
+_ODD_SPACE = "\u00a0\u1680\u2000-\u200b\u202f\u205f\u2060\u3000\ufeff"
+_INDENT = re.compile(f"^[ \t\\-{_ODD_SPACE}]*", re.MULTILINE)
+_AFTER_COLON = re.compile(f":[{_ODD_SPACE}]")
+_IS_ODD_SPACE = re.compile(f"[{_ODD_SPACE}]")
 _HINTS = (
     ("'\\t'", "indent with spaces: YAML does not allow tabs"),
     ("mapping values are not allowed", "quote a value that contains `: `, or fix the indentation"),
@@ -54,6 +68,9 @@ class Positions:
 
     values: Mapping[DataPath, Position]
     keys: Mapping[DataPath, Position]
+    source: str = ""
+    """The text of the file, to find a character inside a value (see ``column_of``)."""
+    _line_starts: list[int] = field(default_factory=list, compare=False, repr=False)
 
     def value_at(self, path: DataPath) -> Position:
         """The value at ``path``, or the nearest enclosing value that was written."""
@@ -65,6 +82,27 @@ class Positions:
     def key_at(self, path: DataPath) -> Position:
         """The key whose value is at ``path``; the value itself for list items."""
         return self.keys.get(path) or self.value_at(path)
+
+    def column_of(self, at: Position, value: str, offset: int) -> int | None:
+        """The 1-based column of ``value[offset]`` for a value written at ``at``, when the
+        value is written on one line as it reads (plain, or quoted without escapes)."""
+        line = self._line(at[0])
+        start = at[1] - 1
+        if line[start : start + 1] in ("'", '"'):
+            start += 1
+        if line[start : start + offset + 1] != value[: offset + 1]:
+            return None
+        return start + offset + 1
+
+    def _line(self, number: int) -> str:
+        starts = self._line_starts
+        if not starts:
+            starts.append(0)
+            starts.extend(m.end() for m in re.finditer("\n", self.source))
+        if not 1 <= number <= len(starts):
+            return ""
+        end = starts[number] - 1 if number < len(starts) else len(self.source)
+        return self.source[starts[number - 1] : end]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +122,49 @@ class Reading:
     complete: bool
 
 
+class _Resolver(VersionedResolver):
+    """ruamel's resolver, made cheap for libyaml: ruamel looks the YAML version up again
+    for every value (a quarter of the load time for large files), and libyaml never
+    passes a ``%YAML`` directive on, so the answer is always 1.2; here it is looked up
+    once. Tags are shared objects, so their text is decoded once. Only for libyaml."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._by_first: dict[str, list[tuple[Tag, Any]]] = {}
+
+    @property
+    def processing_version(self) -> Any:
+        return (1, 2)
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode:
+            if implicit[0]:
+                first = value[:1]
+                resolvers = self._by_first.get(first)
+                if resolvers is None:
+                    table = self.versioned_resolver
+                    resolvers = [
+                        (_shared_tag(tag), regexp)
+                        for tag, regexp in [*table.get(first, []), *table.get(None, [])]
+                    ]
+                    self._by_first[first] = resolvers
+                for tag, regexp in resolvers:
+                    if regexp.match(value):
+                        return tag
+            return self.DEFAULT_SCALAR_TAG
+        return super().resolve(kind, value, implicit)
+
+
+_TAGS: dict[str, Tag] = {}
+
+
+def _shared_tag(suffix: str) -> Tag:
+    tag = _TAGS.get(suffix)
+    if tag is None:
+        tag = _TAGS[suffix] = Tag(suffix=suffix)
+    return tag
+
+
 class _Abort(Exception):
     """Stops converting a document that is too deep or too large to be a spec."""
 
@@ -100,7 +181,9 @@ def _compose_all(text: str) -> Iterable[Node]:
     messages and positions are the ones the spec language documents."""
     if _HAVE_CLIB:
         try:
-            return list(YAML(typ="safe", pure=False).compose_all(text))
+            fast = YAML(typ="safe", pure=False)
+            fast.Resolver = _Resolver
+            return list(fast.compose_all(text))
         except YAMLError:
             pass
     nodes: Iterable[Node] = YAML(typ="safe", pure=True).compose_all(text)
@@ -112,6 +195,8 @@ def read_documents(file: str, raw: bytes, report: Report) -> Reading:
     text = _decode(file, raw, report)
     if text is None:
         return Reading((), complete=False)
+    if not text.isascii():
+        text = _replace_odd_spaces(file, text, report)
     documents: list[Document] = []
     complete = True
     with warnings.catch_warnings(record=True) as caught:
@@ -120,7 +205,7 @@ def read_documents(file: str, raw: bytes, report: Report) -> Reading:
             for node in _compose_all(text):
                 if isinstance(node, ScalarNode) and _tag(node) == _TAG + "null":
                     continue  # an empty document (`---` alone) declares nothing
-                converter = _Converter(file, report)
+                converter = _Converter(file, report, text)
                 try:
                     data = converter.convert(node, (), 0)
                 except _Abort as abort:
@@ -163,6 +248,38 @@ def _decode(file: str, raw: bytes, report: Report) -> str | None:
         return None
 
 
+def _replace_odd_spaces(file: str, text: str, report: Report) -> str:
+    """``text`` with invisible and non-breaking spaces where YAML needs plain ones (the
+    indentation, after a list dash, after a key's colon) turned into spaces, each line
+    that had one reported: YAML would read them as content and fail lines later."""
+    found: dict[int, tuple[int, str]] = {}  # offset -> (line, character)
+    for match in _INDENT.finditer(text):
+        for odd in _IS_ODD_SPACE.finditer(match.group()):
+            found[match.start() + odd.start()] = (0, odd.group())
+    for match in _AFTER_COLON.finditer(text):
+        found[match.start() + 1] = (0, match.group()[1])
+    if not found:
+        return text
+    chars = list(text)
+    reported: set[int] = set()
+    for offset in sorted(found):
+        chars[offset] = " "
+        line = text.count("\n", 0, offset) + 1
+        if line in reported:
+            continue
+        reported.add(line)
+        col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        char = found[offset][1]
+        report.error(
+            Origin(file, line, col),
+            f"{describe_char(char)} at column {col} where YAML needs a plain space",
+            hint=f"replace it with a normal space (U+0020): U+{ord(char):04X} looks like a "
+            "space but YAML reads it as text (it comes with copying from web pages and "
+            "word processors)",
+        )
+    return "".join(chars)
+
+
 def _report_yaml_error(file: str, exc: MarkedYAMLError, report: Report) -> None:
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -199,33 +316,48 @@ def _origin(file: str, node: Node) -> Origin:
 class _Converter:
     """Turns one document's node tree into plain data and positions."""
 
-    def __init__(self, file: str, report: Report) -> None:
+    def __init__(self, file: str, report: Report, source: str) -> None:
         self._file = file
+        self._source = source
         self._report = report
         self._values: dict[DataPath, Position] = {}
         self._keys: dict[DataPath, Position] = {}
         self._active: set[int] = set()  # collection nodes being converted: cycle guard
-        self._count = 0
+        self._seen: set[int] = set()  # collection nodes converted once: a second time is an alias
+        self._written = 0  # values converted the first time
+        self._expanded = 0  # values converted again, through an alias
+        self._expanding = 0  # how many aliased collections the conversion is inside
 
     def positions(self) -> Positions:
-        return Positions(values=self._values, keys=self._keys)
+        return Positions(values=self._values, keys=self._keys, source=self._source)
 
     def _mark(self, node: Node) -> Position:
         return (node.start_mark.line + 1, node.start_mark.column + 1)
 
     def convert(self, node: Node, path: DataPath, depth: int) -> Any:
-        self._count += 1
-        if self._count > _MAX_NODES:
-            raise _Abort(node, "the document is too large once aliases are expanded")
+        if self._expanding:
+            self._expanded += 1
+            if self._expanded > _MAX_EXPANDED + _EXPANSION_RATIO * self._written:
+                raise _Abort(
+                    node,
+                    f"the document is too large once aliases are expanded: its aliases "
+                    f"stand for more than {self._expanded:,} values",
+                )
+        else:
+            self._written += 1
         if depth > _MAX_DEPTH:
             raise _Abort(node, "the YAML is nested too deeply to be a spec")
         self._values.setdefault(path, self._mark(node))
         if isinstance(node, ScalarNode):
             return self._scalar(node)
-        if id(node) in self._active:
+        key = id(node)
+        if key in self._active:
             self._report.error(_origin(self._file, node), "an alias refers to itself")
             return None
-        self._active.add(id(node))
+        self._active.add(key)
+        again = key in self._seen
+        self._seen.add(key)
+        self._expanding += again
         try:
             if isinstance(node, SequenceNode):
                 self._check_tag(node, "seq")
@@ -236,7 +368,8 @@ class _Converter:
                 self._check_tag(node, "map")
                 return self._mapping(node, path, depth)
         finally:
-            self._active.discard(id(node))
+            self._active.discard(key)
+            self._expanding -= again
         self._report.error(_origin(self._file, node), "unsupported YAML node")
         return None
 

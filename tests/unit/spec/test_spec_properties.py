@@ -64,7 +64,9 @@ def grants_in(
         grant: dict[str, Any] = {"path": f"{root}{prefix}-{j}/", "expires": draw(expiries())}
         if kind == "identity":
             grant["identity"] = draw(st.one_of(usernames, uuids))
-            grant["notify"] = draw(st.one_of(st.booleans(), st.just("Your data is ready")))
+            grant["notify"] = draw(st.booleans())
+            if grant["notify"] and draw(st.booleans()):
+                grant["notify_message"] = "Your data is ready"
             if draw(st.booleans()):
                 grant["path"] = f"{root}{prefix}-{j}/{{identity_id}}/"
         elif kind == "group":

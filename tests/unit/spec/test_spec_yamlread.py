@@ -132,9 +132,8 @@ def test_alias_bomb_is_refused() -> None:
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
     documents, diagnostics = read("\n".join(lines) + "\n")
     assert documents == []
-    assert [d.message for d in diagnostics] == [
-        "the document is too large once aliases are expanded"
-    ]
+    (diagnostic,) = diagnostics
+    assert diagnostic.message.startswith("the document is too large once aliases are expanded:")
 
 
 def test_deep_nesting_is_refused() -> None:
