@@ -27,13 +27,15 @@ from reconciler.globus.sources import require_source_scopes
 from reconciler.planning import compute_plan
 from reconciler.planning.inventory import compute_spec_inventory
 from reconciler.recording import RecordingPort
-from reconciler.spec import LoadResult, load_spec_set
+from reconciler.spec import LoadOptions, LoadResult, load_spec_set
 from reconciler.state import JournalEntry, StateStore
 
 
-def load_specs(paths: Sequence[Path], *, now: datetime) -> LoadResult:
+def load_specs(
+    paths: Sequence[Path], *, now: datetime, options: LoadOptions | None = None
+) -> LoadResult:
     """Read and validate the spec set; the result carries located diagnostics."""
-    return load_spec_set(paths, now=now)
+    return load_spec_set(paths, now=now, options=options or LoadOptions())
 
 
 def compute_inventory(

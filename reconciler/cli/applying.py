@@ -23,6 +23,7 @@ from reconciler.cli.options import (
     now_option,
     paths_or_default,
     reported,
+    spec_options,
     spec_paths,
     styler,
     target_options,
@@ -49,16 +50,18 @@ from reconciler.rendering.describing import TITLE, describe
 from reconciler.rendering.markdown import render_plan_markdown
 from reconciler.rendering.status import render_status_json, render_status_text
 from reconciler.rendering.text import render_plan_text, render_result_text
+from reconciler.spec import LoadOptions
 from reconciler.targeting import Target, TargetOptions, open_target
 
 
-def _load_intent(paths: Sequence[Path], now: datetime) -> tuple[Intent, dict[str, int]]:
+def _load_intent(
+    paths: Sequence[Path], now: datetime, options: LoadOptions
+) -> tuple[Intent, dict[str, int]]:
     """The intent, and the inventory of the spec files it came from."""
     given = paths_or_default(paths)
-    result = load_specs(given, now=now)
+    result = load_specs(given, now=now, options=options)
     for diagnostic in result.diagnostics:
-        if diagnostic.severity == "error":
-            click.echo(str(diagnostic), err=True)
+        click.echo(str(diagnostic), err=True)
     if result.intent is None:
         fail("the specs are invalid; nothing was planned (run `reconciler validate` for details)")
     return result.intent, compute_inventory(result, result.intent, given, now=now)
@@ -101,6 +104,7 @@ def _declared(intent: Intent, target: Scope) -> set[str]:
 @spec_paths
 @target_options
 @now_option
+@spec_options
 @guard_options
 @clock_option
 @scope_option
@@ -129,6 +133,7 @@ def plan_command(
     target: TargetOptions,
     now: datetime,
     now_given: bool,
+    load_options: LoadOptions,
     guard: GuardPolicy,
     max_clock_skew: timedelta,
     output: str,
@@ -137,7 +142,7 @@ def plan_command(
     target_texts: tuple[str, ...],
 ) -> None:
     """Show what apply would change to make Globus match the specs."""
-    intent, inventory = _load_intent(paths, now)
+    intent, inventory = _load_intent(paths, now, load_options)
     with open_target(target) as opened:
         opened.seed(intent)
         plan, live = fetch_plan(
@@ -187,6 +192,7 @@ def _progress_printer(total: int) -> Callable[[Outcome], None]:
 @spec_paths
 @target_options
 @now_option
+@spec_options
 @guard_options
 @clock_option
 @scope_option
@@ -227,6 +233,7 @@ def apply_command(
     target: TargetOptions,
     now: datetime,
     now_given: bool,
+    load_options: LoadOptions,
     guard: GuardPolicy,
     max_clock_skew: timedelta,
     auto_approve: bool,
@@ -244,7 +251,7 @@ def apply_command(
     _check_apply_options(
         now_given=now_given, sandbox=target.sandbox, as_json=as_json, auto_approve=auto_approve
     )
-    intent, inventory = _load_intent(paths, now)
+    intent, inventory = _load_intent(paths, now, load_options)
     saved = _read_saved_plan(plan_file) if plan_file is not None else None
     if saved is not None:
         target_texts = _saved_targets(plan_file, saved, target_texts)
@@ -444,6 +451,7 @@ def _comparable(actions: Sequence[Action]) -> list[Action]:
 @spec_paths
 @target_options
 @now_option
+@spec_options
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @reported
 def status_command(
@@ -452,12 +460,13 @@ def status_command(
     target: TargetOptions,
     now: datetime,
     now_given: bool,
+    load_options: LoadOptions,
     output: str,
 ) -> None:
     """Show managed rules, scheduled directory removals and memberships, with the time
     they have left."""
     del now_given  # status only reads: any instant may be shown
-    intent, _inventory = _load_intent(paths, now)
+    intent, _inventory = _load_intent(paths, now, load_options)
     with open_target(target) as opened:
         opened.seed(intent)
         plan, live = fetch_plan(

@@ -18,6 +18,7 @@ from reconciler.core.plan import GuardPolicy
 from reconciler.errors import ReconcilerError
 from reconciler.planning.clock import DEFAULT_MAX_CLOCK_SKEW
 from reconciler.planning.paths import format_span
+from reconciler.spec import DEFAULT_MAX_FILE_SIZE, LoadOptions
 from reconciler.targeting import TargetOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -185,6 +186,54 @@ def guard_options(func: F) -> F:
                 is_flag=True,
                 help="Apply even when the deletion guard would refuse (also when prunes empty "
                 "a collection or group, or a spec file that held grants is gone).",
+            ),
+        )
+    ):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]
+
+
+class ByteSize(click.ParamType[int]):
+    """A size in bytes: a whole number with an optional binary unit (``10MiB``, ``512k``)."""
+
+    name = "size"
+    _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        match = re.fullmatch(r"\s*(\d+)\s*([kmg]?)(?:i?b)?\s*", str(value), re.IGNORECASE)
+        if match is None or int(match[1]) == 0:
+            self.fail(f"{value!r} is not a size such as 10MiB, 512KiB or 1048576", param, ctx)
+        return int(match[1]) * self._UNITS[match[2].lower()]
+
+
+def spec_options(func: F) -> F:
+    """``--strict`` and ``--max-spec-size``, handed to the command as one
+    ``load_options: LoadOptions`` (for every command that reads specs)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, strict: bool, max_spec_size: int, **kwargs: Any) -> Any:
+        options = LoadOptions(max_file_size=max_spec_size, strict=strict)
+        return func(*args, load_options=options, **kwargs)
+
+    decorated: Any = wrapper
+    for option in reversed(
+        (
+            click.option(
+                "--strict",
+                is_flag=True,
+                envvar="RECONCILER_STRICT",
+                help="Treat every spec warning as an error (for CI): a file name that looks "
+                "meant as a spec but is not read, an expired entry, a repeated grant.",
+            ),
+            click.option(
+                "--max-spec-size",
+                type=ByteSize(),
+                default=str(DEFAULT_MAX_FILE_SIZE),
+                envvar="RECONCILER_MAX_SPEC_SIZE",
+                show_default="10MiB",
+                help="Refuse, unread, a spec file larger than this (e.g. 10MiB, 512KiB).",
             ),
         )
     ):

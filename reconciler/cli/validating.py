@@ -1,6 +1,7 @@
 """``reconciler validate`` and ``reconciler schema``: check spec files, print the schema.
 
-``validate`` exits 0 when the spec set is valid (warnings allowed) and 1 when it is not;
+``validate`` exits 0 when the spec set is valid (warnings allowed, unless ``--strict``)
+and 1 when it is not;
 usage errors exit 2 (click's convention). It renders diagnostics as text (one per line,
 then a summary) or as one JSON document for tools. ``schema`` prints the JSON Schema of
 one spec file, the same text as ``specs/reconciler.schema.json``. Rendering is pure and
@@ -16,7 +17,8 @@ from typing import Any
 
 import click
 
-from reconciler.spec import Diagnostic, LoadResult, compute_json_schema, load_spec_set
+from reconciler.cli.options import spec_options
+from reconciler.spec import Diagnostic, LoadOptions, LoadResult, compute_json_schema, load_spec_set
 from reconciler.spec.diagnostics import SpecValueError
 from reconciler.spec.timeparse import parse_expiry
 
@@ -48,15 +50,21 @@ def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     callback=_parse_now,
     help="Validate as of this instant instead of the current time (for reproducible runs).",
 )
-def validate(paths: tuple[str, ...], output: str, now: datetime | None) -> None:
+@spec_options
+def validate(
+    paths: tuple[str, ...], output: str, now: datetime | None, load_options: LoadOptions
+) -> None:
     """Check spec files: YAML, keys and types, names and references across files,
     paths, policies, expiry and conflicts. PATHS are files or directories (searched for
-    *.yaml and *.yml); default: specs/.
+    *.yaml and *.yml); default: specs/. Every file or directory that cannot be read is
+    an error.
 
-    Exit status: 0 valid (warnings allowed), 1 invalid.
+    Exit status: 0 valid (warnings allowed, unless --strict), 1 invalid.
     """
     given = paths or (DEFAULT_SPEC_DIR,)
-    result = load_spec_set([Path(p) for p in given], now=now or datetime.now(UTC))
+    result = load_spec_set(
+        [Path(p) for p in given], now=now or datetime.now(UTC), options=load_options
+    )
     if output == "json":
         click.echo(json.dumps(render_json(result), indent=2))
     else:
