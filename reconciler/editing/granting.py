@@ -125,7 +125,9 @@ def _grant_item(request: GrantRequest, *, with_path: bool) -> dict[str, Any]:
     item["expires"] = Timestamp(request.expiry.text)
     item["permissions"] = request.permissions
     if request.notify:
-        item["notify"] = request.notify
+        item["notify"] = True
+        if isinstance(request.notify, str):
+            item["notify_message"] = request.notify
     if request.revoke_after_download:
         item["revoke_after_download"] = True
     if request.cleanup is not None:

@@ -1,7 +1,9 @@
 """Read a spec directory's files for an edit: the same files ``reconciler validate``
-reads (``*.yaml``/``*.yml`` below the directory, sorted, hidden entries and symlinked
-directories skipped), named the same way, so diagnostics match. Reads only; never
-writes. Also checks a ``--file`` that an edit may create.
+reads (found by ``reconciler.spec.finding``: ``*.yaml``/``*.yml`` below the directory,
+sorted, hidden entries and symlinked directories skipped), named the same way, so
+diagnostics match. A directory that cannot be seen whole refuses the edit: checked
+against part of the specs, it could break the rest. Reads only; never writes. Also
+checks a ``--file`` that an edit may create.
 """
 
 from __future__ import annotations
@@ -11,21 +13,21 @@ from pathlib import Path
 
 from reconciler.editing.errors import BadArgument, EditRefused
 from reconciler.editing.yamltext import SpecText, compute_spec_text
-
-SPEC_SUFFIXES = (".yaml", ".yml")
+from reconciler.spec.finding import DEFAULT_MAX_FILE_SIZE, SPEC_SUFFIXES, scan_spec_paths
 
 
 def find_spec_files(specs_dir: Path) -> list[Path]:
-    """The spec files below ``specs_dir`` in the validator's order."""
-    found: list[Path] = []
-    for parent, dirs, names in os.walk(specs_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(
-            Path(parent) / name
-            for name in sorted(names)
-            if not name.startswith(".") and name.endswith(SPEC_SUFFIXES)
+    """The spec files below ``specs_dir`` in the validator's order; ``EditRefused`` when
+    part of the directory cannot be listed or a spec file cannot be read safely."""
+    scan = scan_spec_paths([specs_dir], max_file_size=DEFAULT_MAX_FILE_SIZE)
+    errors = [d for d in scan.diagnostics if d.severity == "error"]
+    if errors:
+        raise EditRefused(
+            f"{specs_dir}: part of the spec directory cannot be read, so no edit is made",
+            hint="fix the errors above (`reconciler validate` lists them), then run this again",
+            diagnostics=errors,
         )
-    return sorted(found, key=lambda p: p.relative_to(specs_dir).parts)
+    return list(scan.files)
 
 
 def load_spec_texts(specs_dir: Path, *, new_file: Path | None = None) -> list[SpecText]:

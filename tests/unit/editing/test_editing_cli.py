@@ -42,7 +42,7 @@ def test_grant_add_prints_the_diff_and_what_changed(examples: Path) -> None:
     )
     assert (code, err) == (0, "")
     assert "+      - identity: bob@example.org\n" in out
-    assert "+        notify: Your data is ready\n" in out
+    assert "+        notify: true\n+        notify_message: Your data is ready\n" in out
     assert "+        revoke_after_download: true\n" in out
     assert out.endswith(
         f"changed {examples}/tutorial.yaml: grant bob@example.org r on tutorial/per-user "
