@@ -197,7 +197,6 @@ class ByteSize(click.ParamType[int]):
     """A size in bytes: a whole number with an optional binary unit (``10MiB``, ``512k``)."""
 
     name = "size"
-    _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
@@ -205,7 +204,10 @@ class ByteSize(click.ParamType[int]):
         match = re.fullmatch(r"\s*(\d+)\s*([kmg]?)(?:i?b)?\s*", str(value), re.IGNORECASE)
         if match is None or int(match[1]) == 0:
             self.fail(f"{value!r} is not a size such as 10MiB, 512KiB or 1048576", param, ctx)
-        return int(match[1]) * self._UNITS[match[2].lower()]
+        return int(match[1]) * _SIZE_UNITS[match[2].lower()]
+
+
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
 def spec_options(func: F) -> F:
