@@ -133,7 +133,7 @@ def _refused(
     else:
         hint = "retype the name in one script, without invisible characters"
     return SpecValueError(
-        f"{what} `{show(text)}` contains {describe_char(char)}, {kind}",
+        f"{what} `{show(text)}` contains {describe_char(char)} ({kind})",
         hint=hint,
         offset=offset,
     )

@@ -280,7 +280,7 @@ def _at_character(
         else None
     )
     if column is None:
-        return at, f"{message} (character {offset + 1} of the value)"
+        return at, f"{message} at character {offset + 1} of the value"
     return Origin(at.file, at.line, column), f"{message} at column {column}"
 
 

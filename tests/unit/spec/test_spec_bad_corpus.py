@@ -47,6 +47,22 @@ EXPECTED: dict[str, list[tuple[str, int, int, str, str]]] = {
     "missing-expires": [("run42.yaml", 5, 9, "error", "a grant needs the key `expires`")],
     "non-utf8": [("specs.yaml", 2, 7, "error", "not UTF-8 text: byte 0xe9")],
     "tab-indentation": [("specs.yaml", 4, 1, "error", "found character '\\t'")],
+    "nbsp-indentation": [
+        ("specs.yaml", 4, 1, "error", "U+00A0 NO-BREAK SPACE at column 1 where YAML needs")
+    ],
+    "zero-width-space-in-username": [
+        (
+            "run42.yaml",
+            5,
+            37,
+            "error",
+            "U+200B ZERO WIDTH SPACE (an invisible character) at column 37",
+        )
+    ],
+    "lookalike-letter-in-username": [
+        ("run42.yaml", 5, 19, "error", "U+0430 CYRILLIC SMALL LETTER A (a look-alike of `a`)")
+    ],
+    "notify-no": [("run42.yaml", 8, 17, "error", "not the string `no`: did you mean false?")],
     "two-principals": [("run42.yaml", 6, 9, "error", "names both `identity` and `group`")],
     "placeholder-on-wrong-principal": [
         ("run42.yaml", 6, 9, "error", "`{identity_id}` in `/disthome/{identity_id}/`")

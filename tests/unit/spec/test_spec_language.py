@@ -168,23 +168,37 @@ BAD: dict[str, tuple[str, Expected]] = {
     ),
     "zero-width space after a username": (
         grant("identity: alice@example.org\u200b\npath: /disthome/a/\nexpires: 2026-12-01"),
-        [(5, 36, "error", "contains U+200B ZERO WIDTH SPACE, an invisible character at column 36")],
+        [
+            (
+                5,
+                36,
+                "error",
+                "contains U+200B ZERO WIDTH SPACE (an invisible character) at column 36",
+            )
+        ],
     ),
     "Cyrillic a in a username": (
         grant("identity: \u0430lice@example.org\npath: /disthome/a/\nexpires: 2026-12-01"),
-        [(5, 19, "error", "U+0430 CYRILLIC SMALL LETTER A, a look-alike of `a` at column 19")],
+        [(5, 19, "error", "U+0430 CYRILLIC SMALL LETTER A (a look-alike of `a`) at column 19")],
     ),
     "no-break space in a quoted username": (
         grant('identity: "alice@example.org\u00a0"\npath: /disthome/a/\nexpires: 2026-12-01'),
-        [(5, 37, "error", "U+00A0 NO-BREAK SPACE, whitespace at column 37")],
+        [(5, 37, "error", "U+00A0 NO-BREAK SPACE (whitespace) at column 37")],
     ),
     "space inside a username": (
         grant("identity: alice @example.org\npath: /disthome/a/\nexpires: 2026-12-01"),
-        [(5, 24, "error", "U+0020 SPACE, whitespace at column 24")],
+        [(5, 24, "error", "U+0020 SPACE (whitespace) at column 24")],
     ),
     "byte order mark in a group UUID": (
         grant(f"group: \ufeff{OMICS}\npath: /disthome/a/\nexpires: 2026-12-01"),
-        [(5, 16, "error", "U+FEFF ZERO WIDTH NO-BREAK SPACE, an invisible character at column 16")],
+        [
+            (
+                5,
+                16,
+                "error",
+                "U+FEFF ZERO WIDTH NO-BREAK SPACE (an invisible character) at column 16",
+            )
+        ],
     ),
     "zero-width space in a path": (
         grant("identity: a@b.org\npath: /disthome/a\u200b/\nexpires: 2026-12-01"),
@@ -192,15 +206,15 @@ BAD: dict[str, tuple[str, Expected]] = {
     ),
     "right-to-left override in a path": (
         grant("identity: a@b.org\npath: /disthome/\u202eab/\nexpires: 2026-12-01"),
-        [(6, 25, "error", "U+202E RIGHT-TO-LEFT OVERRIDE, an invisible character at column 25")],
+        [(6, 25, "error", "U+202E RIGHT-TO-LEFT OVERRIDE (an invisible character) at column 25")],
     ),
     "Cyrillic letter among Latin ones in a path": (
         grant("identity: a@b.org\npath: /disthome/d\u0430ta/\nexpires: 2026-12-01"),
-        [(6, 26, "error", "U+0430 CYRILLIC SMALL LETTER A, a letter of another script")],
+        [(6, 26, "error", "U+0430 CYRILLIC SMALL LETTER A (a letter of another script")],
     ),
     "full-width letter in a path": (
         grant("identity: a@b.org\npath: /disthome/\uff41/\nexpires: 2026-12-01"),
-        [(6, 25, "error", "U+FF41 FULLWIDTH LATIN SMALL LETTER A, a look-alike of `a`")],
+        [(6, 25, "error", "U+FF41 FULLWIDTH LATIN SMALL LETTER A (a look-alike of `a`)")],
     ),
     "space at the end of a path name": (
         grant("identity: a@b.org\npath: '/disthome/a /'\nexpires: 2026-12-01"),
@@ -209,7 +223,7 @@ BAD: dict[str, tuple[str, Expected]] = {
     "no-break space in a membership's username": (
         "memberships:\n  - group: dot-omics\n    identity: bob\u00a0@b.org\n"
         "    expires: 2026-12-01\n",
-        [(3, 18, "error", "U+00A0 NO-BREAK SPACE, whitespace at column 18")],
+        [(3, 18, "error", "U+00A0 NO-BREAK SPACE (whitespace) at column 18")],
     ),
     "public without allow_public": (
         grant("public: anonymous\npath: /disthome/a/\nexpires: 2026-12-01"),
@@ -250,7 +264,7 @@ BAD: dict[str, tuple[str, Expected]] = {
                 6,
                 15,
                 "error",
-                "U+0009 CHARACTER TABULATION, a control character (character 12 of the value)",
+                "U+0009 CHARACTER TABULATION (a control character) at character 12 of the value",
             )
         ],
     ),
