@@ -214,7 +214,7 @@ def read_documents(file: str, raw: bytes, report: Report) -> Reading:
                     continue
                 documents.append(Document(data, converter.positions()))
         except MarkedYAMLError as exc:
-            _report_yaml_error(file, exc, report)
+            _report_yaml_error(file, text, exc, report)
             complete = False
         except ReaderError as exc:
             _report_reader_error(file, text, exc, report)
@@ -280,10 +280,20 @@ def _replace_odd_spaces(file: str, text: str, report: Report) -> str:
     return "".join(chars)
 
 
-def _report_yaml_error(file: str, exc: MarkedYAMLError, report: Report) -> None:
+def _report_yaml_error(file: str, text: str, exc: MarkedYAMLError, report: Report) -> None:
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     problem = str(exc.problem or exc.context or "cannot be parsed")
+    if mark is not None and not text[mark.index :].strip():
+        # The file ends before a construct is closed: point at where it started, or
+        # else at the end of the last line written, not past the end of the file.
+        context = exc.context_mark
+        if context is not None and text[context.index :].strip():
+            line, col = context.line + 1, context.column + 1
+        else:
+            written = text.rstrip()
+            line = written.count("\n") + 1
+            col = len(written) - (written.rfind("\n") + 1) + 1
     message = f"invalid YAML: {problem}"
     if exc.context and exc.problem and exc.context_mark is not None:
         started = f"line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"

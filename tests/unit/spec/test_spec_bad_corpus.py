@@ -19,7 +19,7 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 # case -> [(file, line, column, severity, piece of the message)]
 EXPECTED: dict[str, list[tuple[str, int, int, str, str]]] = {
-    "broken-yaml": [("specs.yaml", 9, 1, "error", "invalid YAML: expected ',' or '}'")],
+    "broken-yaml": [("specs.yaml", 8, 9, "error", "invalid YAML: expected ',' or '}'")],
     "misspelt-top-level-key": [("specs.yaml", 1, 1, "error", "unknown key `colections`")],
     "bad-uuid": [
         ("specs.yaml", 3, 9, "error", "`e56c36e4-1063-11e6-a747-22000bf2d55` is not a UUID")

@@ -697,6 +697,6 @@ def test_unknown_names_mention_a_file_that_could_not_be_read(check: Check) -> No
     _, diagnostics = check({"collections.yaml": broken, "case.yaml": text})
     assert [(d.file, d.line, d.message.split(":")[0]) for d in diagnostics] == [
         ("case.yaml", 3, "unknown collection `petrel`"),
-        ("collections.yaml", 3, "invalid YAML"),
+        ("collections.yaml", 2, "invalid YAML"),
     ]
     assert "fix collections.yaml: it could not be read" in str(diagnostics[0].hint)

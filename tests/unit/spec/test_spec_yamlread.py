@@ -96,7 +96,7 @@ def test_merge_keys_and_aliases() -> None:
         ("a: !env HOME\n", 1, 4, "unsupported YAML tag `!env`"),
         ("a: !!set {x}\n", 1, 4, "unsupported YAML tag"),
         ("a: *nope\n", 1, 4, "undefined alias"),
-        ("a: [1\n", 2, 1, "invalid YAML"),
+        ("a: [1\n", 1, 4, "invalid YAML"),  # where the unclosed list starts
         ("a:\n\t- 1\n", 2, 1, "found character '\\t'"),
         ("a: b: c\n", 1, 5, "mapping values are not allowed"),
         ("a: x\x07y\n", 1, 5, "U+0007 is not allowed"),
