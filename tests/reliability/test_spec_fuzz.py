@@ -3,11 +3,14 @@ CliRunner) on generated and mutated spec files.
 
 Whatever the input, ``validate`` exits 0 (valid) or 1 (invalid), never prints a
 traceback, and every error it prints is located: ``file:line:col: error: message`` with
-a line and column inside the file that was written. The unit properties in
-tests/unit/spec call the loader on one small example; these go through the command on
-the real example specs (specs/*.yaml, mutated line by line and byte by byte, across
-three files), on random YAML structures built from the language's own keys, on random
-bytes, and on huge and deeply nested documents.
+a line that exists in the file that was written. The unit properties in tests/unit/spec
+call the loader on one small example; these go through the command on the real example
+specs (specs/*.yaml, mutated line by line and byte by byte, across three files), on
+random YAML structures built from the language's own keys, on random bytes, and on huge
+and deeply nested documents. Where the culprit is known (one line of an example broken
+on purpose), the error must be on that line, at that column. Pathological documents run
+in a child process whose memory is capped and measured: each must end, in bounded time
+and memory, with the right exit status.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from __future__ import annotations
 import io
 import json
 import re
-import time
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,7 +36,10 @@ from tests.reliability.conftest import Scale, Seeded
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 EXAMPLES = {p.name: p.read_bytes() for p in sorted(SPECS.glob("*.yaml"))}
 NOW = "2026-11-26T12:00:00Z"
-LOCATED = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<severity>error|warning): \S")
+LOCATED = re.compile(
+    r"^(?P<file>.+?)(?::(?P<line>\d+):(?P<col>\d+))?: (?P<severity>error|warning): \S"
+)
+"""``file:line:col: severity: ...``, or ``file: severity: ...`` for a whole file."""
 SUMMARY = re.compile(r"^(OK: |.+: \d+ errors?, \d+ warnings? in \d+ files?$)")
 SPEC_KEYS = [
     "collections", "groups", "distributions", "memberships", "id", "root", "policy",
@@ -54,9 +61,13 @@ INSERTS = [b"\t", b"- ", b": ", b"\x00", b"\xff\xfe", b"---\n", b"...\n", b"&x "
            b"<<: *x\n", b"\r\n", b"\xef\xbb\xbf", b"#", b"'", b'"', b"[", b"{", b"}", b"]",
            b"%YAML 1.1\n", b"!!str ", b"? "]  # fmt: skip
 MAX_SECONDS = 30.0
-"""Bound on validating one pathological input: it must end, with an answer. (Reading
-YAML costs about 0.75 ms per grant, in ruamel's pure-Python composer: 4 s for the
-5000 grants of the fast form, 15 s for the 20000 of the long form.)"""
+"""Bound on validating one pathological input, process start included: it must end,
+with an answer."""
+MAX_RSS_MB = 400
+"""Bound on the peak memory of ``reconciler validate`` on one pathological input (about
+60 MB for the example specs; the 20,000 grants of the long form need about 150 MB)."""
+ADDRESS_SPACE_LIMIT = 2 * 1024**3
+"""RLIMIT_AS of the child: a runaway allocation fails there instead of on the machine."""
 HUGE = 2_000
 HUGE_LONG = 20_000
 DEEP = 1_000
@@ -76,13 +87,24 @@ def check_contract(result: Any, files: Mapping[Path, bytes], *, output: str = "t
     )
     assert result.exit_code in (0, 1), shown
     assert "internal error" not in shown, shown
-    lines = {str(path): data.count(b"\n") + 2 for path, data in files.items()}
+    lines = {str(path): line_count(data) for path, data in files.items()}
     located = _located_json(result.output, lines) if output == "json" else _located(shown, lines)
     errors = [d for d in located if d[3] == "error"]
     if result.exit_code == 1:
         assert errors, f"exit 1 without a located error:\n{shown}"
     else:
         assert not errors, shown
+
+
+def line_count(data: bytes) -> int:
+    """The lines of a file, as an editor shows them (a last line without a newline
+    counts, an empty file has one), by ``\n`` or by any break YAML counts (``\r``,
+    U+0085, U+2028, U+2029), whichever gives more."""
+    text = data.decode("utf-8", errors="replace")
+    by_newline = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    breaks = re.findall("\r\n|[\r\n\x85\u2028\u2029]", text)
+    by_yaml = len(breaks) + (0 if re.search("[\r\n\x85\u2028\u2029]$", text) else 1)
+    return max(1, by_newline, by_yaml)
 
 
 def _located(text: str, lines: Mapping[str, int]) -> list[tuple[str, int, int, str]]:
@@ -95,7 +117,9 @@ def _located(text: str, lines: Mapping[str, int]) -> list[tuple[str, int, int, s
             # Messages may span lines (a value shown in them); the summary ends the output.
             assert SUMMARY.match(line) or found, f"an unlocated line: {line!r}\n{text}"
             continue
-        found.append(_check_position(match["file"], match["line"], match["col"], lines))
+        found.append(
+            _check_position(match["file"], match["line"] or "0", match["col"] or "0", lines)
+        )
         found[-1] = (*found[-1][:3], match["severity"])
     last = text.rstrip().splitlines()[-1:] or [""]
     assert SUMMARY.match(last[0]), f"no summary line:\n{text}"
@@ -117,6 +141,8 @@ def _check_position(
     file: str, line: str, col: str, lines: Mapping[str, int]
 ) -> tuple[str, int, int, str]:
     assert file in lines, f"a diagnostic for {file!r}, which is not one of {sorted(lines)}"
+    if (line, col) == ("0", "0"):  # about the whole file (its size, its kind)
+        return (file, 0, 0, "")
     assert 1 <= int(line) <= lines[file], f"{file}:{line} is outside the file"
     assert int(col) >= 1, f"{file}:{line}:{col}"
     return (file, int(line), int(col), "")
@@ -327,7 +353,7 @@ def alias_bomb() -> bytes:
 PATHOLOGICAL: dict[str, Callable[[Scale], dict[str, bytes]]] = {
     "huge-valid": lambda s: {"huge.yaml": huge_spec(HUGE_LONG if s.long else HUGE)},
     "huge-with-one-error": lambda s: {
-        "huge.yaml": huge_spec(HUGE).replace(b"u777/", b"u777/../x/", 1)
+        "huge.yaml": huge_spec(HUGE_LONG if s.long else HUGE).replace(b"u777/", b"u777/../x/", 1)
     },
     "deep-flow-lists": lambda s: {"deep.yaml": deep(b"[", b"]", s)},
     "deep-flow-maps": lambda s: {"deep.yaml": deep(b"{a: ", b"}", s)},
@@ -340,21 +366,124 @@ PATHOLOGICAL: dict[str, Callable[[Scale], dict[str, bytes]]] = {
     "many-files": lambda s: {f"f{i:03}.yaml": b"groups: {}\n" for i in range(300)},
     "nul-bytes": lambda s: {"nul.yaml": b"\x00" * 100_000},
     "utf16": lambda s: {"u16.yaml": EXAMPLES["tutorial.yaml"].decode().encode("utf-16")},
+    "utf16-without-bom": lambda s: {
+        "u16.yaml": EXAMPLES["tutorial.yaml"].decode().encode("utf-16-le")
+    },
+    "over-the-size-limit": lambda s: {"big.yaml": b"# padding\n" * 1_100_000},
 }
+VALID = {"huge-valid", "many-documents", "many-files"}
+"""The pathological inputs that are valid spec sets; every other one must exit 1."""
+CULPRIT = {"huge-with-one-error": ("huge.yaml", 3 * 777 + 10)}
+"""Where the one error of a pathological input is: (file, line)."""
 
 
-@pytest.mark.parametrize("case", sorted(PATHOLOGICAL))
-def test_pathological_documents_keep_the_contract_in_bounded_time(
-    case: str, scale: Scale, tmp_path: Path
+def test_pathological_documents_keep_the_contract_in_bounded_time_and_memory(
+    scale: Scale, tmp_path: Path
 ) -> None:
-    files = PATHOLOGICAL[case](scale)
-    written = write_files(tmp_path / "specs", files)
-    started = time.monotonic()
+    """Every pathological case validated in its own capped process (one test, so that
+    the cases share one interpreter start; see bounded_validate.py)."""
+    written: dict[str, dict[Path, bytes]] = {}
+    cases: dict[str, str] = {}
+    for case, build in sorted(PATHOLOGICAL.items()):
+        written[case] = write_files(tmp_path / case, build(scale))
+        cases[str(tmp_path / case)] = case
+    runner = Path(__file__).with_name("bounded_validate.py")
+    done = subprocess.run(
+        [sys.executable, str(runner), NOW, str(ADDRESS_SPACE_LIMIT), *cases],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=MAX_SECONDS * len(cases),
+    )
+    runs = {cases[r["directory"]]: r for r in map(json.loads, done.stdout.splitlines())}
+    assert sorted(runs) == sorted(PATHOLOGICAL), done.stderr
+    for case, run in runs.items():
+        code, output = run["code"], run["output"]
+        check_contract(_Outcome(code, output), written[case])
+        assert run["seconds"] < MAX_SECONDS, f"{case}: validating took {run['seconds']:.1f}s"
+        assert run["peak_mb"] < MAX_RSS_MB, f"{case}: validating used {run['peak_mb']:.0f} MB"
+        assert code == (0 if case in VALID else 1), f"{case}:\n{output[-2000:]}"
+        if case in CULPRIT:
+            name, line = CULPRIT[case]
+            located = [(Path(m["file"]).name, int(m["line"])) for m in _errors_in(output)]
+            assert located == [(name, line)], f"{case}:\n{output[-2000:]}"
+
+
+class _Outcome:
+    """A child's exit status and output, shaped as ``check_contract`` reads a result."""
+
+    def __init__(self, code: int, output: str) -> None:
+        self.exit_code = code
+        self.output = output
+        self.stderr = ""
+        self.exception = None
+
+
+def _errors_in(output: str) -> list[re.Match[str]]:
+    return [
+        m
+        for line in output.splitlines()
+        if (m := LOCATED.match(line)) is not None and m["severity"] == "error"
+    ]
+
+
+# --- a line broken on purpose is the line reported ---------------------------------------
+
+HYGIENE_KEYS = ("identity", "group", "path", "root", "id", "collection")
+"""Keys whose value is a username, UUID, name or path: an invisible character in one
+is an error at that very character."""
+ENTRY = re.compile(r"^(?P<indent> *)(?P<dash>- )?(?P<key>\w+): (?P<value>[^ #{}\[\]]+)")
+
+
+def culprit_mutations() -> list[tuple[str, int, str, bytes, int]]:
+    """(file, 1-based line, label, mutated file, expected column) for every line
+    of the example specs that one targeted change must break, and break there alone."""
+    cases: list[tuple[str, int, str, bytes, int]] = []
+    for name, data in EXAMPLES.items():
+        lines = data.decode().split("\n")
+        for i, line in enumerate(lines):
+            match = ENTRY.match(line)
+            if match is None:
+                continue
+            at = match.start("value")
+            value = match["value"]
+            if match["key"] in HYGIENE_KEYS:
+                for char in ("\u200b", "\u00a0", "\u202e", "\u0430"):
+                    cut = at + len(value) // 2
+                    broken = [*lines]
+                    broken[i] = line[:cut] + char + line[cut:]
+                    label = f"U+{ord(char):04X} in `{match['key']}`"
+                    cases.append((name, i + 1, label, "\n".join(broken).encode(), cut + 1))
+            if match["indent"]:
+                broken = [*lines]
+                broken[i] = "\u00a0" + line[1:]
+                cases.append((name, i + 1, "no-break space indent", "\n".join(broken).encode(), 1))
+            if match["dash"] is None:
+                broken = [*lines]
+                broken.insert(i + 1, line)
+                key_col = match.start("key") + 1
+                cases.append((name, i + 2, "duplicated line", "\n".join(broken).encode(), key_col))
+    return cases
+
+
+CULPRITS = culprit_mutations()
+
+
+@pytest.mark.parametrize("culprit", CULPRITS, ids=[f"{c[0]}:{c[1]}:{c[2]}" for c in CULPRITS])
+def test_the_line_broken_on_purpose_is_the_line_reported(
+    culprit: tuple[str, int, str, bytes, int], tmp_path: Path
+) -> None:
+    name, line, label, mutated, col = culprit
+    written = write_files(tmp_path / "specs", {**EXAMPLES, name: mutated})
     result = validate(tmp_path / "specs")
-    took = time.monotonic() - started
     check_contract(result, written)
-    assert took < MAX_SECONDS, f"{case}: validating took {took:.1f}s"
-    if case == "huge-valid":
-        assert result.exit_code == 0, result.output[-2000:]
-    if case in ("huge-with-one-error", "alias-bomb", "deep-flow-lists"):
-        assert result.exit_code == 1
+    assert result.exit_code == 1, result.output
+    errors = [
+        (Path(m["file"]).name, int(m["line"]), int(m["col"])) for m in _errors_in(result.output)
+    ]
+    assert errors == [(name, line, col)], f"{label}:\n{result.output}"
+
+
+def test_the_culprit_mutations_cover_every_example_file() -> None:
+    assert {c[0] for c in CULPRITS} == set(EXAMPLES)
+    assert len(CULPRITS) > 100
