@@ -11,10 +11,10 @@ nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from reconciler.core.intent import Origin
 from reconciler.spec.diagnostics import Report, did_you_mean
 from reconciler.spec.expiring import ExpiryCheck
 from reconciler.spec.fields import is_uuid, placeholders_in
@@ -61,7 +61,7 @@ def _check_membership(
             membership.expires,
             group.model.max_duration if group else None,
             f"group `{group.name}`" if group else "",
-            at=where.at("expires"),
+            at=where,
         )
     )
 
@@ -78,7 +78,7 @@ def _check_distribution(
             hint=_unknown_hint(distribution.collection, index.collections, "collections", index),
         )
     if collection is not None and distribution.path is not None:
-        _check_under_root(distribution.path, collection, where.at("path"), report)
+        _check_under_root(distribution.path, collection, where, ("path",), report)
     stage = distribution.stage
     if (
         stage is not None
@@ -159,7 +159,7 @@ def _check_grant(
         )
     _check_grant_path(distribution, grant, where, kind=kind, collection=collection, report=report)
     if collection is None:
-        expiries.append(_expiry(grant.expires, None, "", at=where.at("expires")))
+        expiries.append(_expiry(grant.expires, None, "", at=where))
         return
     policy = collection.model.policy
     if grant.public is not None and not policy.allow_public:
@@ -181,7 +181,7 @@ def _check_grant(
             grant.expires,
             policy.max_duration,
             f"collection `{collection.name}`",
-            at=where.at("expires"),
+            at=where,
         )
     )
 
@@ -204,44 +204,51 @@ def _check_grant_path(
         )
         return
     own = grant.path is not None
-    at = where.at("path") if own else where.at()
+    at: tuple[str, ...] = ("path",) if own else ()
     source = "" if own else f" (the path of distribution `{distribution.name}`)"
     for name in placeholders_in(path):
         needed = _PLACEHOLDER_KIND.get(name)
         if needed is not None and kind is not None and kind != needed:
             report.error(
-                at,
+                where.at(*at),
                 f"`{{{name}}}` in `{path}`{source} only works in {needed} grants, "
                 f"and this is a {kind} grant",
                 hint="give this grant its own `path`" if not own else None,
             )
     if own and collection is not None:
         # A distribution's default path is checked once, at the distribution.
-        _check_under_root(path, collection, at, report)
+        _check_under_root(path, collection, where, at, report)
 
 
-def _check_under_root(path: str, collection: Entry[Collection], at: Origin, report: Report) -> None:
+def _check_under_root(
+    path: str, collection: Entry[Collection], where: Where, at: tuple[str, ...], report: Report
+) -> None:
     """Placeholders stand for one segment each, so the check works on the template text."""
     root = collection.model.root
     if path == root:
         report.error(
-            at,
+            where.at(*at),
             f"`{path}` is the root of collection `{collection.name}`; "
             "a grant must be strictly below it",
             hint=f"grant a directory under the root, e.g. `{root}{{distribution}}/`",
         )
     elif not path.startswith(root):
         report.error(
-            at,
+            where.at(*at),
             f"`{path}` is outside the root `{root}` of collection `{collection.name}`",
             hint=f"paths in this collection start with `{root}`",
         )
 
 
-def _expiry(expires: datetime, max_duration: str | None, owner: str, *, at: Origin) -> ExpiryCheck:
+def _expiry(expires: datetime, max_duration: str | None, owner: str, *, at: Where) -> ExpiryCheck:
     if max_duration is None:
         return ExpiryCheck(expires, at)
-    return ExpiryCheck(expires, at, parse_duration(max_duration), max_duration, owner)
+    return ExpiryCheck(expires, at, _parse_cap(max_duration), max_duration, owner)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_cap(max_duration: str) -> timedelta:
+    return parse_duration(max_duration)
 
 
 def _unknown_hint(name: str, declared: Iterable[str], section: str, index: Index) -> str:

@@ -22,22 +22,28 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from reconciler.core.intent import Origin
 from reconciler.spec.diagnostics import Diagnostic
 from reconciler.spec.timeparse import format_instant
+from reconciler.spec.validating import Where
 
 
-@dataclass(frozen=True, slots=True)
-class ExpiryCheck:
-    """One expiry to judge at now: ``cap`` is the parsed ``max_duration`` (as written in
-    ``max_duration``) of ``owner`` (``collection `x```), when there is one."""
+class ExpiryCheck(NamedTuple):
+    """One expiry to judge at now, written at ``place`` (its ``expires`` key); ``cap`` is
+    the parsed ``max_duration`` (as written in ``max_duration``) of ``owner``
+    (``collection `x```), when there is one. (A named tuple: one is made per grant.)"""
 
     expires: datetime
-    at: Origin
+    place: Where
     cap: timedelta | None = None
     max_duration: str = ""
     owner: str = ""
+
+    @property
+    def at(self) -> Origin:
+        return self.place.at("expires")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +84,8 @@ def compute_expiry_diagnostics(
     diagnostics: list[Diagnostic] = []
     reusable = True
     for check in checks:
-        at = check.at
         if check.expires <= now:
+            at = check.at
             diagnostics.append(
                 Diagnostic(
                     at.file,
@@ -98,6 +104,7 @@ def compute_expiry_diagnostics(
             continue
         if check.expires > latest:
             reusable = False
+            at = check.at
             diagnostics.append(
                 Diagnostic(
                     at.file,

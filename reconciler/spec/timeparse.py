@@ -12,6 +12,7 @@ decides what they mean. Pure functions; errors are ``SpecValueError`` with a hin
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -34,6 +35,7 @@ EXPIRY_FORMS = (
 )
 
 
+@functools.lru_cache(maxsize=4096)  # spec sets repeat a few expiry dates many times
 def parse_expiry(text: str) -> datetime:
     """The UTC instant ``text`` names; raises ``SpecValueError`` for anything else."""
     text = text.strip()

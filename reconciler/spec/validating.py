@@ -13,7 +13,7 @@ This module does not look across documents; ``checking`` does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -57,9 +57,9 @@ _MISSING_HINTS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Where:
-    """A place in one document: positions of the values at and below ``path``."""
+class Where(NamedTuple):
+    """A place in one document: positions of the values at and below ``path``. (A named
+    tuple: one is made per grant, twice, and a tuple is the cheapest immutable value.)"""
 
     file: str
     positions: Positions

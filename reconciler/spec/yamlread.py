@@ -22,7 +22,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,7 +130,7 @@ class _Resolver(VersionedResolver):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._by_first: dict[str, list[tuple[Tag, Any]]] = {}
+        self._by_first: dict[str, list[tuple[Tag, Callable[[str], Any]]]] = {}
 
     @property
     def processing_version(self) -> Any:
@@ -144,12 +144,12 @@ class _Resolver(VersionedResolver):
                 if resolvers is None:
                     table = self.versioned_resolver
                     resolvers = [
-                        (_shared_tag(tag), regexp)
+                        (_shared_tag(tag), regexp.match)  # `.match` unwraps a LazyEval once
                         for tag, regexp in [*table.get(first, []), *table.get(None, [])]
                     ]
                     self._by_first[first] = resolvers
-                for tag, regexp in resolvers:
-                    if regexp.match(value):
+                for tag, match in resolvers:
+                    if match(value):
                         return tag
             return self.DEFAULT_SCALAR_TAG
         return super().resolve(kind, value, implicit)
@@ -162,7 +162,19 @@ def _shared_tag(suffix: str) -> Tag:
     tag = _TAGS.get(suffix)
     if tag is None:
         tag = _TAGS[suffix] = Tag(suffix=suffix)
+        _TAG_TEXT[id(tag)] = str(tag)
     return tag
+
+
+_TAG_TEXT: dict[int, str] = {
+    id(tag): str(tag)
+    for tag in (
+        VersionedResolver.DEFAULT_SCALAR_TAG,
+        VersionedResolver.DEFAULT_SEQUENCE_TAG,
+        VersionedResolver.DEFAULT_MAPPING_TAG,
+    )
+}
+"""The text of the tags shared by every node (they live as long as the module)."""
 
 
 class _Abort(Exception):
@@ -316,7 +328,9 @@ def _report_reader_error(file: str, text: str, exc: ReaderError, report: Report)
 
 
 def _tag(node: Node) -> str:
-    return str(node.tag or "")
+    ctag = node.ctag
+    text = _TAG_TEXT.get(id(ctag))
+    return text if text is not None else str(node.tag or "")
 
 
 def _origin(file: str, node: Node) -> Origin:
@@ -357,7 +371,8 @@ class _Converter:
             self._written += 1
         if depth > _MAX_DEPTH:
             raise _Abort(node, "the YAML is nested too deeply to be a spec")
-        self._values.setdefault(path, self._mark(node))
+        mark = node.start_mark
+        self._values.setdefault(path, (mark.line + 1, mark.column + 1))
         if isinstance(node, ScalarNode):
             return self._scalar(node)
         key = id(node)
@@ -393,7 +408,8 @@ class _Converter:
 
     def _scalar(self, node: ScalarNode) -> Any:
         text = str(node.value)
-        kind = _tag(node).removeprefix(_TAG)
+        kind = _TAG_TEXT.get(id(node.ctag)) or _tag(node)
+        kind = kind.removeprefix(_TAG)
         if kind in ("str", "timestamp", "!"):
             return text
         if kind == "null":
