@@ -26,9 +26,9 @@ DEFAULT_SPECS = Path("specs")
 
 
 def spec_paths(func: F) -> F:
-    return click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")(
-        func
-    )
+    # readable=False: the spec loader reports an unreadable path itself (exit 1, located).
+    path = click.Path(path_type=Path, readable=False)
+    return click.argument("paths", nargs=-1, type=path, metavar="[PATH]...")(func)
 
 
 def paths_or_default(paths: Sequence[Path]) -> list[Path]:

@@ -36,7 +36,8 @@ def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+# readable=False: the loader reports an unreadable path itself, located and exit 1.
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str, readable=False))
 @click.option(
     "--output",
     type=click.Choice(["text", "json"]),
