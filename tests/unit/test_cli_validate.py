@@ -17,7 +17,7 @@ NOW = "2026-11-26T12:00:00Z"
 
 # case -> the `file:line:col` its first diagnostic is at
 FIRST_LOCATION = {
-    "broken-yaml": "specs.yaml:9:1",
+    "broken-yaml": "specs.yaml:8:9",
     "misspelt-top-level-key": "specs.yaml:1:1",
     "bad-uuid": "specs.yaml:3:9",
     "dotdot-path": "run42.yaml:6:15",
@@ -35,6 +35,10 @@ FIRST_LOCATION = {
     "missing-expires": "run42.yaml:5:9",
     "non-utf8": "specs.yaml:2:7",
     "tab-indentation": "specs.yaml:4:1",
+    "nbsp-indentation": "specs.yaml:4:1",
+    "zero-width-space-in-username": "run42.yaml:5:37",
+    "lookalike-letter-in-username": "run42.yaml:5:19",
+    "notify-no": "run42.yaml:8:17",
     "two-principals": "run42.yaml:6:9",
     "placeholder-on-wrong-principal": "run42.yaml:6:9",
     "membership-of-undeclared-group": "specs.yaml:2:12",
