@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,13 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from reconciler.cli import cli
+from reconciler.spec import compute_spec_set
 from tests.reliability.conftest import Scale, Seeded
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 EXAMPLES = {p.name: p.read_bytes() for p in sorted(SPECS.glob("*.yaml"))}
 NOW = "2026-11-26T12:00:00Z"
+FIXED_NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 LOCATED = re.compile(
     r"^(?P<file>.+?)(?::(?P<line>\d+):(?P<col>\d+))?: (?P<severity>error|warning): \S"
 )
@@ -425,6 +428,18 @@ def _errors_in(output: str) -> list[re.Match[str]]:
         for line in output.splitlines()
         if (m := LOCATED.match(line)) is not None and m["severity"] == "error"
     ]
+
+
+def test_one_file_beyond_the_old_node_cap_loads_and_locates_its_one_error() -> None:
+    """70,000 grants in one file (a cap of 200,000 YAML nodes stopped at about 66,000,
+    saying "too large once aliases are expanded" of a file without aliases), with one
+    error near the end: that error alone, on its line."""
+    grants = 70_000
+    data = huge_spec(grants).replace(b"/u69777/", b"/u69777/../x/", 1)
+    intent, diagnostics = compute_spec_set([("huge.yaml", data)], now=FIXED_NOW)
+    assert intent is None
+    assert [(d.line, d.col, d.severity) for d in diagnostics] == [(8 + 3 * 69777 + 2, 15, "error")]
+    assert "contains a `.` or `..` segment" in diagnostics[0].message
 
 
 # --- a line broken on purpose is the line reported ---------------------------------------

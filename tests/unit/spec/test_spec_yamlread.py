@@ -136,6 +136,33 @@ def test_alias_bomb_is_refused() -> None:
     assert diagnostic.message.startswith("the document is too large once aliases are expanded:")
 
 
+def test_a_small_alias_bomb_with_merges_is_refused_too() -> None:
+    lines = ["a0: &a0 {k: [x, x, x, x, x, x, x, x, x, x]}"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 7)]
+    lines += ["b: {<<: *a0}"]
+    documents, diagnostics = read("\n".join(lines) + "\n")
+    assert documents == []
+    assert diagnostics[0].message.startswith("the document is too large once aliases")
+
+
+def test_many_honest_aliases_and_merges_are_not_a_bomb() -> None:
+    # A defaults mapping merged into, and a stage shared by, every one of 25,000 entries:
+    # what aliases add stays proportional to what is written.
+    lines = ["defaults: &d {expires: 2027-01-01, permissions: r}", "shared: &s {a: 1, b: [1, 2]}"]
+    lines += ["items:"]
+    lines += [f"  - {{<<: *d, identity: u{i}@x.org, stage: *s}}" for i in range(25_000)]
+    documents, diagnostics = read("\n".join(lines) + "\n")
+    assert diagnostics == ()
+    items = documents[0].data["items"]
+    assert len(items) == 25_000
+    assert items[-1] == {
+        "identity": "u24999@x.org",
+        "stage": {"a": 1, "b": [1, 2]},
+        "expires": "2027-01-01",
+        "permissions": "r",
+    }
+
+
 def test_deep_nesting_is_refused() -> None:
     _, diagnostics = read("a: " + "[" * 100 + "]" * 100 + "\n")
     assert [d.message for d in diagnostics] == ["the YAML is nested too deeply to be a spec"]
