@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from reconciler import api
+from reconciler.editing.errors import EditRefused
 from reconciler.editing.loading import find_spec_files
 from reconciler.editing.writing import write_spec_file
 from reconciler.spec import load_spec_set
@@ -42,6 +43,20 @@ def test_the_editor_reads_the_files_the_validator_reads(tmp_path: Path, now: dat
     (specs / "linked").symlink_to(outside, target_is_directory=True)
     (specs / "link.yaml").symlink_to(outside / "g.yaml")
     assert find_spec_files(specs) == list(load_spec_set([specs], now=now).files)
+
+
+def test_an_edit_is_refused_when_the_spec_directory_cannot_be_read_whole(
+    tmp_path: Path, now: datetime
+) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "c.yaml").write_text(COLLECTION)
+    os.mkfifo(specs / "p.yaml")
+    with pytest.raises(EditRefused) as refused:
+        find_spec_files(specs)
+    assert "cannot be read, so no edit is made" in refused.value.message
+    assert [Path(d.file).name for d in refused.value.diagnostics] == ["p.yaml"]
+    assert "FIFO" in refused.value.diagnostics[0].message
 
 
 def test_writes_keep_the_mode_and_go_through_symlinks(tmp_path: Path) -> None:
