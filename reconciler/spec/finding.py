@@ -41,7 +41,7 @@ DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 """Spec files larger than this (10 MiB, about 100,000 grants) are refused unread."""
 
 _YAML_PART = re.compile(r"^[#\s]*ya?ml[~#\s]*$", re.IGNORECASE)
-_LEFTOVER = re.compile(r"(\.(orig|rej)|~)$", re.IGNORECASE)
+_LEFTOVER = re.compile(r"\.(orig|rej)$", re.IGNORECASE)
 _READ_CHUNK = 1024 * 1024
 
 
