@@ -7,13 +7,14 @@ temporary directory, then measured three ways:
 - ``load``: ``load_spec_set`` in this process, the best of a few runs (the figure the
   12x and 5 s goals are about);
 - ``validate``: ``reconciler validate`` as a child process, start-up included, with its
-  peak resident memory (``wait4``);
+  CPU time and peak resident memory (``wait4``);
 - ``cached``: a second ``load_spec_set`` through a ``SpecCache`` with no file changed
   (what an incremental daemon pass pays: a scan and one stat).
 
 Usage: python bench/bench_loading.py [N ...]   (default: 10000 100000 300000)
 A file above the default 10 MiB limit is validated with --max-spec-size raised to fit.
-On a shared machine, run it twice and keep the lower figures: the noise is one-sided.
+On a shared machine, run it twice and keep the lower figures: the noise is one-sided;
+CPU times are disturbed less than wall times.
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ def time_load(directory: Path, options: LoadOptions, runs: int) -> float:
     return best
 
 
-def time_validate(directory: Path, size_limit: int) -> tuple[float, float]:
-    """Wall time and peak memory (MB) of `reconciler validate` in a child process."""
+def time_validate(directory: Path, size_limit: int) -> tuple[float, float, float]:
+    """Wall time, CPU time and peak memory (MB) of `reconciler validate` in a child."""
     started = time.perf_counter()
     with subprocess.Popen(
         [
@@ -78,7 +79,7 @@ def time_validate(directory: Path, size_limit: int) -> tuple[float, float]:
         child.returncode = os.waitstatus_to_exitcode(status)
     took = time.perf_counter() - started
     assert child.returncode == 0, child.returncode
-    return took, usage.ru_maxrss / 1024
+    return took, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def time_cached(directory: Path, options: LoadOptions) -> float:
@@ -103,14 +104,15 @@ def main(sizes: list[int]) -> None:
             limit = max(DEFAULT_MAX_FILE_SIZE, len(data))
             options = LoadOptions(max_file_size=limit)
             load = time_load(directory, options, runs=3 if n <= 100_000 else 1)
-            validate, peak = time_validate(directory, limit)
+            validate, cpu, peak = time_validate(directory, limit)
             cached = time_cached(directory, options)
         base = base or load / n
         ratio = load / n / base
         print(
             f"  {n:>7} grants ({len(data) / 2**20:5.1f} MiB): load {load:6.2f} s "
             f"({load / n * 1e6:4.0f} us/grant, x{ratio:.2f} per grant vs the first size); "
-            f"validate {validate:6.2f} s, peak {peak:5.0f} MB; cached, no change "
+            f"validate {validate:6.2f} s (CPU {cpu:5.2f} s), peak {peak:5.0f} MB; "
+            f"cached, no change "
             f"{cached * 1e3:6.2f} ms"
         )
 
