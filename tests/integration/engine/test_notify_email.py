@@ -22,7 +22,8 @@ distributions:
         notify: true
       - identity: other@example.org
         expires: 2027-06-30
-        notify: Your data is ready
+        notify: true
+        notify_message: Your data is ready
         notify_email: other.person@lab.example.org
 """
 
