@@ -118,7 +118,7 @@ def assert_removal_shown(world: World, path: str, *, due: datetime) -> None:
     """plan (JSON, text) and status say the directory will be removed, and when."""
     plan = world.cli("plan", "--sandbox", "--output", "json", str(world.specs))
     assert plan.exit_code == 0, plan.output
-    scheduled = {s["path"]: s for s in json.loads(plan.output)["scheduled_removals"]}
+    scheduled = {s["path"]: s for s in json.loads(plan.stdout)["scheduled_removals"]}
     assert path in scheduled
     assert abs(datetime.fromisoformat(scheduled[path]["due"]) - due) < timedelta(minutes=5)
     text = world.cli("plan", "--sandbox", str(world.specs))
