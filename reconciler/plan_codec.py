@@ -131,7 +131,7 @@ def _decode_action(doc: dict[str, Any]) -> Action:
             value = _principal(value)
         elif f.name == "origin":
             value = _origin(value)
-        elif f.name in ("expires", "old_expires", "due") and value is not None:
+        elif f.name in ("expires", "old_expires", "due", "since") and value is not None:
             value = datetime.fromisoformat(value)
         kwargs[f.name] = value
     return cls(**kwargs)

@@ -25,6 +25,7 @@ from reconciler.globus.connecting import GlobusClients
 from reconciler.globus.reading import fetch_live_state
 from reconciler.globus.sources import require_source_scopes
 from reconciler.planning import compute_plan
+from reconciler.planning.clock import compute_observed_at
 from reconciler.planning.inventory import compute_spec_inventory
 from reconciler.recording import RecordingPort
 from reconciler.spec import LoadOptions, LoadResult, load_spec_set
@@ -72,13 +73,17 @@ def fetch_plan(
     fewer downloads than the daemon's (a pull request), and what they skip must not be
     put past it."""
     live = fetch_live_state(clients, intent)
+    # What Globus reports (tasks done, downloads) is recorded at a time no later than
+    # Globus's own: a preview as of --now, or a clock running ahead, must not put off a
+    # failed staging's retry (and its grant) by years.
+    observed_at = compute_observed_at(now, live.clocks)
     lifecycle = (
         fetch_lifecycle(
             clients,
             store,
             intent,
             live,
-            now=now,
+            now=observed_at,
             pass_id=pass_id,
             record_progress=record_progress,
         )

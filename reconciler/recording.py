@@ -108,7 +108,9 @@ class RecordingPort:
             principal_id=principal.id if principal else "",
             principal_label=principal.label if principal else "",
         )
-        self._store.schedule_removal(entry, now=self._clock())
+        # Recorded with what its grace counts from, so a lengthened grace extends it
+        # from there (and an unchanged one never looks lengthened).
+        self._store.schedule_removal(entry, now=action.since or self._clock())
 
     def cancel_removal(self, action: CancelRemoval) -> None:
         self._store.cancel_removal(action.collection_id, action.path)

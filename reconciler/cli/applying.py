@@ -444,7 +444,10 @@ _EPOCH = datetime.fromtimestamp(0, UTC)
 def _comparable(actions: Sequence[Action]) -> list[Action]:
     """A scheduled removal is due a grace period after the rule's deletion, so its date
     moves with the time of applying; the current plan's (later) date is the one used."""
-    return [replace(a, due=_EPOCH) if isinstance(a, ScheduleRemoval) else a for a in actions]
+    return [
+        replace(a, due=_EPOCH, since=_EPOCH) if isinstance(a, ScheduleRemoval) else a
+        for a in actions
+    ]
 
 
 @click.command("status")

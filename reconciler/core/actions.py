@@ -112,6 +112,9 @@ class ScheduleRemoval:
     due: datetime
     reason: str
     principal: Principal | None = None
+    since: datetime | None = None
+    """What the grace counts from (the planning instant; when first scheduled, for a
+    schedule a lengthened grace extends), recorded with it."""
 
 
 @value

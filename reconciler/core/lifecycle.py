@@ -85,6 +85,10 @@ class ScheduledRemoval:
     principal_type: str = ""
     principal_id: str = ""
     principal_label: str = ""
+    scheduled_at: datetime | None = None
+    """When the schedule was recorded (None when unknown): a grace lengthened since
+    counts from then, and keeps the directory longer; a shorter one never brings the
+    removal forward."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,9 @@ directory some *pruned* grant used (no spec asks for it any more: perhaps a spec
 was deleted or renamed by mistake) is only scheduled: ``ScheduleRemoval`` is recorded in
 the state store before the rule is deleted, and ``RemoveDirectory`` is planned once the
 collection's ``prune_grace`` has passed. If a spec asks for the directory again first,
-the schedule is dropped and the data is still there. Without a state store nothing can
+the schedule is dropped and the data is still there. A recorded date only ever moves
+later: a lengthened grace extends it (counted from when it was scheduled), a shortened
+one leaves it as it is. Without a state store nothing can
 remember the schedule, so such a directory is never removed.
 
 Pure: the schedule comes in as a value (``Lifecycle.scheduled_removals``).
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple, cast
 
 from reconciler.core.actions import (
@@ -75,7 +77,8 @@ def compute_cleanup_actions(
     now: datetime,
 ) -> CleanupPlan:
     """``cleaned`` holds the directories revoked rules (and the store) make candidates;
-    ``kept_paths`` what grants in force, and revoked grants that keep theirs, still use.
+    ``kept_paths`` what grants in force, and revoked grants that keep theirs (rule or
+    not), still use.
     Never the root, never outside it, never a directory in use or above one in use."""
     cleaned = dict(cleaned)
     schedules = {
@@ -113,23 +116,26 @@ def compute_cleanup_actions(
             continue
         if scheduled is None:
             due = now + collection.prune_grace
-            out.actions.append(_schedule(collection, path, cleanup, due))
-            staying.append(path)
-            dues.append(due)
-        elif now < scheduled.due:
-            out.pending.append(
-                PendingRemoval(
-                    collection.name, collection.id, path, scheduled.due, _principal(scheduled)
-                )
-            )
-            staying.append(path)
-            dues.append(scheduled.due)
+            out.actions.append(_schedule(collection, path, cleanup, due, since=now))
         else:
-            now_removed[path] = Cleanup(
-                True,
-                f"{cleanup.reason}: its grace period ended at {format_instant(scheduled.due)}",
-                cleanup.principal,
-            )
+            due = compute_due(scheduled, collection.prune_grace)
+            if now >= due:
+                now_removed[path] = Cleanup(
+                    True,
+                    f"{cleanup.reason}: its grace period ended at {format_instant(due)}",
+                    cleanup.principal,
+                )
+                continue
+            if due > scheduled.due:
+                # Lengthened: recorded, so that shortening it again (or dropping the
+                # setting) never brings the removal forward from the date shown.
+                out.actions.append(_extend(collection, scheduled, due))
+            else:
+                out.pending.append(
+                    PendingRemoval(collection.name, collection.id, path, due, _principal(scheduled))
+                )
+        staying.append(path)
+        dues.append(due)
     # A recursive delete of a parent would take a directory still waiting along.
     above_staying = {a for path in staying for a in self_and_ancestors(path) if a != path}
     out.actions.extend(
@@ -146,6 +152,15 @@ def compute_cleanup_actions(
     return out
 
 
+def compute_due(scheduled: ScheduledRemoval, grace: timedelta) -> datetime:
+    """When a scheduled directory may go: its recorded date, or later when the
+    collection's grace has been lengthened since (counted from when it was scheduled;
+    the later date is then recorded). A shorter grace never brings a removal forward."""
+    if scheduled.scheduled_at is None:
+        return scheduled.due
+    return max(scheduled.due, scheduled.scheduled_at + grace)
+
+
 def _why_kept(
     collection: CollectionIntent, path: str, cleanup: Cleanup, in_use: set[str]
 ) -> str | None:
@@ -153,7 +168,10 @@ def _why_kept(
     if not is_strictly_under(path, collection.root):
         return f"it is not under the collection's root {collection.root} any more"
     if path in in_use:
-        return "a grant in force uses it (or a directory below it) again"
+        return (
+            "a grant in force uses it (or a directory below it) again, or a revoked "
+            "grant with cleanup: false keeps its directory there"
+        )
     if cleanup.pruned and not collection.cleanup:
         return "the collection's policy.cleanup is off"
     return None
@@ -167,7 +185,7 @@ def _principal(found: ScheduledRemoval) -> Principal | None:
 
 
 def _schedule(
-    collection: CollectionIntent, path: str, cleanup: Cleanup, due: datetime
+    collection: CollectionIntent, path: str, cleanup: Cleanup, due: datetime, *, since: datetime
 ) -> ScheduleRemoval:
     return ScheduleRemoval(
         collection=collection.name,
@@ -179,6 +197,24 @@ def _schedule(
             f"({format_span(collection.prune_grace)}) in case a spec asks for it again"
         ),
         principal=cleanup.principal,
+        since=since,
+    )
+
+
+def _extend(
+    collection: CollectionIntent, found: ScheduledRemoval, due: datetime
+) -> ScheduleRemoval:
+    return ScheduleRemoval(
+        collection=collection.name,
+        collection_id=collection.id,
+        path=found.path,
+        due=due,
+        reason=(
+            f"policy.prune_grace is now {format_span(collection.prune_grace)}: the removal "
+            f"scheduled for {format_instant(found.due)} waits until {format_instant(due)}"
+        ),
+        principal=_principal(found),
+        since=found.scheduled_at,
     )
 
 

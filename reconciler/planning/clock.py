@@ -7,6 +7,10 @@ HTTP ``Date`` of each access list and group Globus has just returned; beyond the
 or when Globus's clock cannot be read at all, the plan is blocked (fail closed: nothing
 is written, neither grants nor deletions).
 
+What a pass observes (a staging task failed, a grant was downloaded) is stamped with
+``compute_observed_at``: never later than Globus's clock, so neither a preview as of a
+future ``--now`` nor a host clock running ahead puts off a retry by years in the store.
+
 Pure: the readings come in as values (``LiveState.clocks``).
 """
 
@@ -62,6 +66,14 @@ def compute_clock_problems(
             hint=_SKEW_HINT,
         ),
     )
+
+
+def compute_observed_at(now: datetime, clocks: Sequence[ServerClock]) -> datetime:
+    """The instant to record observations at: ``now``, unless Globus's clock (the latest
+    Date read) is behind it. A ``now`` behind Globus is kept: a retry due too early is
+    harmless, one put off by a wrong clock withholds a grant."""
+    told = [c.at for c in clocks if c.at is not None]
+    return min(now, max(told)) if told else now
 
 
 def _skew(now: datetime, clock: ServerClock) -> timedelta:

@@ -5,7 +5,8 @@ The deletion guard compares it with the inventory of the last successful pass (k
 the state store): prunes while a file that held something has gone (deleted, renamed,
 or no longer named ``*.yaml``/``*.yml``) are refused at any size. Files are named by
 their path relative to the spec directory they were found in (their own name when given
-directly), so a CI checkout elsewhere that shares the store names them alike.
+directly), so a CI checkout elsewhere that shares the store names them alike; files of
+different spec directories that would share a name keep the paths they were found at.
 
 Pure: path arithmetic only, no file system access.
 """
@@ -32,7 +33,31 @@ def compute_spec_inventory(
     for membership in intent.memberships:
         if membership.expires > now:
             held[membership.origin.file] += 1
-    return {compute_inventory_name(file, roots): held[file] for file in files}
+    names = compute_inventory_names(files, roots)
+    return {names[file]: held[file] for file in files}
+
+
+def compute_inventory_names(files: Sequence[str], roots: Sequence[str]) -> dict[str, str]:
+    """Each file's inventory name, unique: files of several spec directories that share
+    a relative name (``a/team.yaml`` and ``b/team.yaml`` are both ``team.yaml``) are named
+    by their paths as found instead, so deleting one of them is still seen."""
+    short = {file: compute_inventory_name(file, roots) for file in files}
+    taken = Counter(short.values())
+    names = {
+        file: name if taken[name] == 1 else PurePath(file).as_posix()
+        for file, name in short.items()
+    }
+    used = Counter(names.values())
+    if len(used) == len(names):
+        return names
+    # Still alike (a path as found equal to another's relative name): number them, in
+    # the stable order the files were found in.
+    seen: Counter[str] = Counter()
+    for file, name in names.items():
+        if used[name] > 1:
+            seen[name] += 1
+            names[file] = f"{name}#{seen[name]}"
+    return names
 
 
 def compute_inventory_name(file: str, roots: Sequence[str]) -> str:

@@ -128,11 +128,13 @@ def compute_rule_actions(
         cleaned.setdefault(path, cleanup)
 
     # Kept: what grants in force use, and what revoked grants asked to keep (a
-    # recursive delete of a parent would take it along).
+    # recursive delete of a parent would take it along), whether their rule is still
+    # there or already gone.
+    kept_by_revoked = [gone.path for gone in revoked.values() if not gone.grant.cleanup]
     cleanup_plan = compute_cleanup_actions(
         collection,
         cleaned,
-        kept_paths=[rule.path for rule in wanted.values()] + uncleaned,
+        kept_paths=[rule.path for rule in wanted.values()] + uncleaned + kept_by_revoked,
         lifecycle=lifecycle,
         now=now,
     )

@@ -401,15 +401,28 @@ class SqlStateStore:
     # --- scheduled removals (pruned grants' directories) ----------------------------
     def schedule_removal(self, entry: ScheduledRemoval, *, now: datetime) -> None:
         """Remember that ``entry.path`` is to be removed at ``entry.due``. An existing
-        schedule for the path is kept as it is: its date is never moved."""
-        self.backend.write(
-            lambda w: w.execute(
+        schedule for the path keeps its date unless ``entry.due`` is later (the grace was
+        lengthened): a removal is never brought forward."""
+        where = (entry.collection_id, entry.path)
+
+        def write(w: Writer) -> None:
+            found = w.query(
+                "SELECT due FROM scheduled_removals WHERE collection_id = ? AND path = ?", where
+            )
+            if found:
+                if entry.due > _required_time(found[0]["due"]):
+                    w.execute(
+                        "UPDATE scheduled_removals SET due = ?"
+                        " WHERE collection_id = ? AND path = ?",
+                        (entry.due, *where),
+                    )
+                return
+            w.execute(
                 "INSERT INTO scheduled_removals (collection_id, path, principal_type,"
                 " principal_id, principal_label, due, at) VALUES (?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
                 (
-                    entry.collection_id,
-                    entry.path,
+                    *where,
                     entry.principal_type,
                     entry.principal_id,
                     entry.principal_label,
@@ -417,7 +430,8 @@ class SqlStateStore:
                     now,
                 ),
             )
-        )
+
+        self.backend.write(write)
 
     def cancel_removal(self, collection_id: str, path: str) -> None:
         self.backend.write(
@@ -429,8 +443,8 @@ class SqlStateStore:
 
     def scheduled_removals(self) -> dict[tuple[str, str], ScheduledRemoval]:
         rows = self.backend.read(
-            "SELECT collection_id, path, principal_type, principal_id, principal_label, due"
-            " FROM scheduled_removals ORDER BY collection_id, path"
+            "SELECT collection_id, path, principal_type, principal_id, principal_label, due,"
+            " at FROM scheduled_removals ORDER BY collection_id, path"
         )
         return {
             (str(r["collection_id"]), str(r["path"])): ScheduledRemoval(
@@ -440,6 +454,7 @@ class SqlStateStore:
                 principal_type=str(r["principal_type"]),
                 principal_id=str(r["principal_id"]),
                 principal_label=str(r["principal_label"]),
+                scheduled_at=_required_time(r["at"]),
             )
             for r in rows
         }

@@ -190,20 +190,28 @@ def test_member_refusals_are_remembered_and_forgotten(store: SqlStateStore) -> N
 def test_scheduled_removals_keep_their_date_and_go_with_the_directory(
     store: SqlStateStore,
 ) -> None:
-    """Issue 11: a pruned grant's directory waits out its grace; the first schedule's
-    date is kept, and a successful delete task forgets it and every one below it."""
+    """Issue 11: a pruned grant's directory waits out its grace; a schedule's date is
+    never brought forward (only a lengthened grace moves it, later), and a successful
+    delete task forgets it and every one below it."""
     due = NOW + timedelta(days=7)
     store.schedule_removal(
         ScheduledRemoval(C, "/disthome/a/", due, "identity", "alice-id", "alice@example.org"),
         now=NOW,
     )
-    store.schedule_removal(ScheduledRemoval(C, "/disthome/a/", due + timedelta(days=1)), now=NOW)
+    later = NOW + timedelta(hours=1)
+    store.schedule_removal(ScheduledRemoval(C, "/disthome/a/", due - timedelta(days=1)), now=later)
     store.schedule_removal(ScheduledRemoval(C, "/disthome/a/b/", due), now=NOW)
     store.schedule_removal(ScheduledRemoval(C, "/disthome/ab/", due), now=NOW)
     lifecycle = store.load_lifecycle()
     assert lifecycle.durable
     first = lifecycle.scheduled_removals[C, "/disthome/a/"]
     assert (first.due, first.principal_label) == (due, "alice@example.org")
+    assert first.scheduled_at == NOW
+    # A later date (the grace was lengthened) is taken; whose it is and since when stay.
+    store.schedule_removal(ScheduledRemoval(C, "/disthome/a/", due + timedelta(days=1)), now=later)
+    first = store.load_lifecycle().scheduled_removals[C, "/disthome/a/"]
+    assert (first.due, first.principal_label) == (due + timedelta(days=1), "alice@example.org")
+    assert first.scheduled_at == NOW
 
     store.cancel_removal(C, "/disthome/ab/")
     store.record_removal(C, ["/disthome/a/"], "delete-1", now=due)

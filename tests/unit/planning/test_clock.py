@@ -11,7 +11,7 @@ import pytest
 from reconciler.core.live import ServerClock
 from reconciler.globus.reading import parse_date_header
 from reconciler.planning import compute_plan
-from reconciler.planning.clock import compute_clock_problems
+from reconciler.planning.clock import compute_clock_problems, compute_observed_at
 from tests.unit.planning.builders import NOW, grant, intent, live
 
 LIMIT = timedelta(minutes=5)
@@ -74,3 +74,14 @@ def test_compute_plan_blocks_only_when_asked_to_check() -> None:
     assert checked.blocked
     assert "ahead of Globus's clock" in checked.problems[0].message
     assert checked.actions == preview.actions  # shown, never applied
+
+
+def test_observations_are_never_stamped_ahead_of_globus() -> None:
+    """A preview as of a future --now, or a host clock running ahead, must not record
+    (say) a failed staging's next attempt years ahead."""
+    globus = (at(timedelta(seconds=-3)), at(timedelta(seconds=-1), "group g"))
+    assert compute_observed_at(NOW + timedelta(days=1461), globus) == NOW - timedelta(seconds=1)
+    assert compute_observed_at(NOW - timedelta(days=30), globus) == NOW - timedelta(days=30)
+    unread = (ServerClock("group g", None, "garbage"),)
+    assert compute_observed_at(NOW, unread) == NOW
+    assert compute_observed_at(NOW, ()) == NOW

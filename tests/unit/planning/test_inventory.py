@@ -6,7 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from reconciler.core.intent import Origin
-from reconciler.planning.inventory import compute_inventory_name, compute_spec_inventory
+from reconciler.planning.inventory import (
+    compute_inventory_name,
+    compute_inventory_names,
+    compute_spec_inventory,
+)
 from tests.unit.planning.builders import NOW, grant, intent, membership
 
 
@@ -43,3 +47,25 @@ def test_every_file_read_is_listed_with_what_it_holds_in_force() -> None:
         "team/members.yaml": 1,
         "tutorial.yaml": 2,
     }
+
+
+def test_files_of_two_spec_directories_that_share_a_name_stay_apart() -> None:
+    """Both are ``team.yaml`` relative to their directory: one entry for the two hid the
+    deletion of either from the deletion guard."""
+    files = ["specs/collections.yaml", "team-a/team.yaml", "team-b/team.yaml"]
+    roots = ["specs", "team-a", "team-b"]
+    assert compute_inventory_names(files, roots) == {
+        "specs/collections.yaml": "collections.yaml",
+        "team-a/team.yaml": "team-a/team.yaml",
+        "team-b/team.yaml": "team-b/team.yaml",
+    }
+    spec = intent(())
+    assert set(compute_spec_inventory(files, spec, roots=roots, now=NOW)) == {
+        "collections.yaml",
+        "team-a/team.yaml",
+        "team-b/team.yaml",
+    }
+    # A path as found that equals another file's relative name is numbered, never merged.
+    tangled = ["specs/a/team.yaml", "a/team.yaml", "b/team.yaml"]
+    names = compute_inventory_names(tangled, ["specs", "a", "b"])
+    assert len(set(names.values())) == 3, names

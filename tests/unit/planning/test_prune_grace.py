@@ -225,3 +225,48 @@ def test_expiry_still_removes_the_directory_at_once() -> None:
     )
     assert kinds(plan) == [("delete_rule", MINE), ("remove_directory", MINE)]
     assert not plan.actions[1].pruned  # type: ignore[union-attr]
+
+
+def test_a_kept_directory_below_a_removed_one_keeps_the_parent_too() -> None:
+    """A revoked grant with ``cleanup: false`` below an expired one: the parent's
+    recursive delete would take the kept directory along, rule or no rule."""
+    parent = grant(path="/disthome/a/", days=-1)
+    kept = grant("bob@example.org", path="/disthome/a/b/", days=-1, cleanup=False, line=2)
+    made = replace(STORE, made_directories=frozenset({(COLL, "/disthome/a/")}))
+    for rules in (
+        (rule(ALICE, "/disthome/a/", expires=parent.expires),),  # bob's rule already gone
+        (),  # both gone: the parent is still the reconciler's to clean up, from the store
+    ):
+        plan = compute_plan(
+            intent((parent, kept)), live((ADMIN_ROLE, *rules)), now=NOW, lifecycle=made
+        )
+        assert "remove_directory" not in [k for k, _ in kinds(plan)], kinds(plan)
+
+
+def test_a_lengthened_grace_extends_a_schedule_and_a_shortened_one_never_shortens_it() -> None:
+    since = NOW - timedelta(days=2)
+    entry = replace(
+        scheduled(BOBS, timedelta(days=5)).scheduled_removals[COLL, BOBS], scheduled_at=since
+    )
+    waiting = replace(STORE, scheduled_removals={(COLL, BOBS): entry})
+
+    def plan_with(grace: timedelta, *, at: timedelta = timedelta(0)) -> Plan:
+        spec = replace(
+            intent((grant(),)), collections=(replace(collection(), prune_grace=grace),)
+        )
+        return compute_plan(spec, live((ADMIN_ROLE, ALICE_RULE)), now=NOW + at, lifecycle=waiting)
+
+    # Unchanged (7 days from when it was scheduled): nothing to do but wait.
+    assert plan_with(timedelta(days=7)).actions == ()
+    # Lengthened to 30 days: the later date is recorded, from when it was scheduled.
+    (extend,) = plan_with(timedelta(days=30)).actions
+    assert isinstance(extend, ScheduleRemoval)
+    assert (extend.path, extend.due, extend.since) == (BOBS, since + timedelta(days=30), since)
+    assert "policy.prune_grace is now 30d" in extend.reason
+    # Shortened to a day: the recorded date holds, however far past the new grace.
+    short = plan_with(timedelta(days=1), at=timedelta(days=4))
+    assert short.actions == ()
+    assert [p.due for p in short.pending_removals] == [NOW + timedelta(days=5)]
+    # A lengthened grace that is over too: removed, no extension first.
+    over = plan_with(timedelta(days=8), at=timedelta(days=6, hours=1))
+    assert kinds(over) == [("remove_directory", BOBS)]

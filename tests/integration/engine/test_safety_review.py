@@ -1,0 +1,231 @@
+"""Issue 11, found in review: more ordinary mistakes that lost data or access, each
+through the CLI (or the pass functions) on the sandbox over HTTP.
+
+- A grant that keeps its directory (``cleanup: false``) nested under another grant's
+  directory lost its data to the parent's recursive delete once both rules were gone.
+- Two spec directories holding a file of the same name shared one inventory entry, so
+  deleting one of them went unseen by the deletion guard.
+- A preview (``plan --now`` in the future) or a host clock running ahead wrote its
+  instant into the state store: a failed staging's next attempt was put off by years,
+  and the grant with it.
+- Lengthening ``policy.prune_grace`` while removals were scheduled did not give them
+  the longer grace: the data went on the first date.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from reconciler.credentials import SANDBOX_CLIENT_ID
+from reconciler.reconciling import fetch_plan
+from reconciler.state import open_store
+from tests.integration.engine.conftest import COLLECTION, World
+
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+SOURCE = "0b3c5e1a-9f0e-4b61-8b0a-5e7d0c2f4a11"
+
+
+def iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def apply(world: World, *args: str, specs: tuple[Path, ...] = ()) -> Any:
+    paths = [str(p) for p in specs] or [str(world.specs)]
+    return world.cli("apply", "--sandbox", "--auto-approve", *args, *paths)
+
+
+def files(world: World) -> set[str]:
+    return {e["path"] for e in world.collection()["tree"] if e["type"] == "file"}
+
+
+def at_sandbox_time(world: World, instant: datetime) -> str:
+    """Move the sandbox's clock to ``instant``; the ``--now`` that agrees with it."""
+    world.control.set_clock(instant)
+    return iso(instant)
+
+
+# --- a directory kept by its grant, below one that is removed -------------------------
+
+
+def test_a_kept_directory_below_a_removed_one_survives(world: World) -> None:
+    soon = datetime.now(UTC) + timedelta(days=2)
+    world.write(
+        "proj.yaml",
+        f"""
+        distributions:
+          - name: proj
+            collection: tutorial
+            grants:
+              - identity: alice@example.org
+                path: /disthome/proj/
+                expires: {iso(soon)}
+              - identity: carol@example.org
+                path: /disthome/proj/carol/
+                expires: {iso(soon)}
+                cleanup: false
+        """,
+    )
+    assert apply(world).exit_code == 0
+    notes = "/disthome/proj/carol/notes.txt"
+    world.control.add_files(COLLECTION, [notes])
+
+    later = soon + timedelta(hours=1)
+    expired = apply(world, "--now", at_sandbox_time(world, later))  # both rules go
+    assert expired.exit_code == 0, expired.output
+    assert world.rules() == []
+    world.control.advance_clock(60)
+    # The next pass must not remove /disthome/proj/ with carol's kept directory in it.
+    again = apply(world, "--now", at_sandbox_time(world, later + timedelta(minutes=2)))
+    assert again.exit_code == 0, again.output
+    assert "remove directory" not in again.output
+    world.control.advance_clock(60)
+    assert notes in files(world)
+
+
+# --- the spec-file inventory of several spec directories ------------------------------
+
+
+def test_a_spec_file_deleted_from_one_of_two_directories_trips_the_guard(
+    world: World, tmp_path: Path
+) -> None:
+    teams = {}
+    for team, who in (("a", "alice"), ("b", "bob"), ("c", "carol")):
+        folder = tmp_path / f"team-{team}"
+        folder.mkdir()
+        (folder / "team.yaml").write_text(
+            "distributions:\n"
+            f"  - name: team-{team}\n    collection: tutorial\n"
+            f"    path: /disthome/{team}/{{identity_id}}/\n    grants:\n"
+            f"      - identity: {who}@example.org\n        expires: 2027-06-30\n",
+            encoding="utf-8",
+        )
+        teams[team] = folder
+    specs = (world.specs, *teams.values())
+    assert apply(world, specs=specs).exit_code == 0
+    assert len(world.rules()) == 3
+
+    (teams["a"] / "team.yaml").unlink()
+    refused = apply(world, specs=specs)
+    assert refused.exit_code == 1, refused.output
+    assert "deletion guard refuses this plan" in refused.output
+    assert f"gone: {teams['a'] / 'team.yaml'} (1 in force)" in refused.output
+    assert len(world.rules()) == 3
+
+
+# --- observations are stamped with a clock that is not ahead of Globus's ---------------
+
+
+def test_a_preview_in_the_future_does_not_put_off_a_failed_staging(
+    world: World, seeded: Callable[[], None], tmp_path: Path
+) -> None:
+    world.write(
+        "run42.yaml",
+        f"""
+        collections:
+          source: {{id: {SOURCE}, root: /share/}}
+        distributions:
+          - name: run42
+            collection: tutorial
+            path: /disthome/run42/{{identity_id}}/
+            stage: {{collection: source, path: /share/godata/}}
+            grants:
+              - identity: alice@example.org
+                expires: 2027-06-30
+        """,
+    )
+    seeded()
+    # Without read access to the source, the staging task fails when it runs.
+    world.control.revoke_role("access_manager", SANDBOX_CLIENT_ID, collection_id=SOURCE)
+    clients = world.clients()
+    try:
+        with closing(open_store(tmp_path / "state.db")) as store:
+            now = datetime.now(UTC)
+            staged, _ = fetch_plan(clients, world.intent(), now=now, store=store)
+            from reconciler.reconciling import apply_plan
+
+            assert apply_plan(clients, staged, store=store).ok
+            world.control.advance_clock(10)
+            # A preview years ahead sees the failure first, and records it.
+            preview = now + timedelta(days=3 * 365)
+            fetch_plan(clients, world.intent(preview), now=preview, store=store)
+            (staging,) = store.load_lifecycle().stagings.values()
+            assert staging.status == "failed"
+            assert staging.next_attempt is not None
+            assert staging.next_attempt < now + timedelta(hours=1), staging.next_attempt
+
+            # So the source fixed, the next real pass stages again (and then grants).
+            world.control.grant_role("access_manager", SANDBOX_CLIENT_ID, collection_id=SOURCE)
+            retry, _ = fetch_plan(
+                clients, world.intent(), now=now + timedelta(minutes=5), store=store
+            )
+            assert [a.kind for a in retry.actions] == ["stage_data"]
+    finally:
+        clients.close()
+
+
+# --- a prune grace lengthened while removals wait -------------------------------------
+
+
+def test_a_longer_prune_grace_applies_to_removals_already_scheduled(world: World) -> None:
+    users = world.write(
+        "users.yaml",
+        """
+        distributions:
+          - name: users
+            collection: tutorial
+            path: /disthome/{identity_id}/
+            grants:
+              - identity: alice@example.org
+                expires: 2027-06-30
+              - identity: bob@example.org
+                expires: 2027-06-30
+        """,
+    )
+    assert apply(world).exit_code == 0
+    bob = world.identity("bob@example.org")
+    results = f"/disthome/{bob}/results.h5"
+    world.control.add_files(COLLECTION, [results])
+    users.write_text(users.read_text().rsplit("      - identity: bob", 1)[0], encoding="utf-8")
+    assert apply(world).exit_code == 0  # bob's directory: removal in 7 days
+    start = datetime.now(UTC)
+
+    # Someone needs more time to sort it out: the grace becomes 30 days.
+    collections = world.specs / "collections.yaml"
+    text = collections.read_text()
+    collections.write_text(text.replace("cleanup: true}", "cleanup: true, prune_grace: 30d}"))
+    extended = apply(world)
+    assert extended.exit_code == 0, extended.output
+    assert "policy.prune_grace is now 30d" in extended.output
+    shown = world.cli("plan", "--sandbox", "--output", "json", str(world.specs))
+    assert json.loads(shown.output)["actions"] == []
+    (scheduled,) = json.loads(shown.output)["scheduled_removals"]
+    due = datetime.fromisoformat(scheduled["due"])
+    assert abs(due - (start + timedelta(days=30))) < timedelta(minutes=5), due
+
+    eight_days = start + timedelta(days=8)
+    kept = apply(world, "--now", at_sandbox_time(world, eight_days))
+    assert kept.exit_code == 0, kept.output
+    assert "remove directory" not in kept.output
+    world.control.advance_clock(60)
+    assert results in files(world)
+
+    # A shorter grace never brings a removal forward: back to 1 day (or the setting
+    # dropped, 7 days), the directory still waits for the 30 days shown.
+    collections.write_text(text.replace("cleanup: true}", "cleanup: true, prune_grace: 1d}"))
+    still = apply(world, "--now", at_sandbox_time(world, eight_days + timedelta(minutes=2)))
+    assert still.exit_code == 0, still.output
+    assert "remove directory" not in still.output
+    world.control.advance_clock(60)
+    assert results in files(world)
+
+    after = start + timedelta(days=30, hours=1)
+    gone = apply(world, "--now", at_sandbox_time(world, after))
+    assert gone.exit_code == 0, gone.output
+    assert "remove directory" in gone.output
+    world.control.advance_clock(60)
+    assert results not in files(world)
