@@ -87,14 +87,29 @@ def compute_cleanup_actions(
         if cid == collection.id
     }
     for path, found in schedules.items():
-        merge_cleanup(
-            cleaned, path, Cleanup(True, "cleanup of a pruned grant's directory", _principal(found))
-        )
+        known = cleaned.get(path)
+        if known is None or not known.pruned:
+            cleaned[path] = Cleanup(
+                True, "cleanup of a pruned grant's directory", _principal(found)
+            )
+        elif known.principal is None:  # whose it was, as the schedule remembers it
+            cleaned[path] = known._replace(principal=_principal(found))
     for cid, path in lifecycle.removing_directories:
         if cid == collection.id:
             cleaned.pop(path, None)  # its delete task is already on the way
+    # Only directories the reconciler made are ever removed: a grant (or a rule made
+    # out of band) on a directory that was there before it, say a dataset shared for a
+    # while, never costs that directory. Such a directory, like a kept path, is never
+    # taken along by the recursive delete of a directory above it either.
+    made = {path for cid, path in lifecycle.cleanable_directories if cid == collection.id}
+    found_there = [path for path in cleaned if path not in made]
     # A directory is in use when it is a kept path or an ancestor of one.
-    in_use = {ancestor for kept in kept_paths for ancestor in self_and_ancestors(kept)}
+    in_use = {
+        ancestor
+        for kept in (*kept_paths, *found_there)
+        for ancestor in self_and_ancestors(kept)
+        if ancestor != kept or kept not in found_there
+    }
     out = CleanupPlan()
     now_removed: dict[str, Cleanup] = {}
     staying: list[str] = []
@@ -103,7 +118,7 @@ def compute_cleanup_actions(
     for path in sorted(cleaned):
         cleanup = cleaned[path]
         scheduled = schedules.get(path)
-        why_not = _why_kept(collection, path, cleanup, in_use)
+        why_not = _why_kept(collection, path, cleanup, in_use, made=path in made)
         if why_not is not None:
             if scheduled is not None:
                 out.actions.append(_cancel(collection, scheduled, why_not))
@@ -143,6 +158,17 @@ def compute_cleanup_actions(
         for path, cleanup in now_removed.items()
         if path not in above_staying
     )
+    if found_there:
+        why = (
+            "the reconciler did not make them (they were there before their grant, or "
+            "the state store has no record of them)"
+            if lifecycle.durable
+            else "without a state store nothing says the reconciler made them"
+        )
+        out.notes.append(
+            f"collection {collection.name}: {len(found_there)} revoked grant "
+            f"directory(ies) kept: {why}, so they are never removed"
+        )
     if unscheduled:
         out.notes.append(
             f"collection {collection.name}: {unscheduled} pruned grant directory(ies) kept: "
@@ -162,11 +188,13 @@ def compute_due(scheduled: ScheduledRemoval, grace: timedelta) -> datetime:
 
 
 def _why_kept(
-    collection: CollectionIntent, path: str, cleanup: Cleanup, in_use: set[str]
+    collection: CollectionIntent, path: str, cleanup: Cleanup, in_use: set[str], *, made: bool
 ) -> str | None:
     """Why ``path`` is not to be removed at all (its schedule is then dropped), or None."""
     if not is_strictly_under(path, collection.root):
         return f"it is not under the collection's root {collection.root} any more"
+    if not made:
+        return "the reconciler did not make it (it was there before its grant)"
     if path in in_use:
         return (
             "a grant in force uses it (or a directory below it) again, or a revoked "

@@ -52,21 +52,26 @@ def pending(world: World, *, now: datetime = NOW, store: StateStore | None = Non
         clients.close()
 
 
-def test_expiry_revokes_and_cleans_up(world: World, seeded: Callable[[], None]) -> None:
+def test_expiry_revokes_and_cleans_up(
+    world: World, seeded: Callable[[], None], tmp_path: Path
+) -> None:
+    """The directory goes with the rule: the state store says the reconciler made it
+    (without one, nothing says so, and it is kept)."""
     soon = (NOW + timedelta(hours=1)).isoformat()
     world.write("users.yaml", users_yaml(["alice@example.org"], expires=soon))
     seeded()
-    assert converge(world).ok  # type: ignore[attr-defined]
-    alice = world.identity("alice@example.org")
-    assert [r["path"] for r in world.rules()] == [f"/disthome/{alice}/"]
+    with closing(open_store(tmp_path / "state.db")) as store:
+        assert converge(world, store=store).ok  # type: ignore[attr-defined]
+        alice = world.identity("alice@example.org")
+        assert [r["path"] for r in world.rules()] == [f"/disthome/{alice}/"]
 
-    later = NOW + timedelta(hours=1)  # exactly at expiry: gone
-    result = converge(world, now=later)
-    assert result.ok  # type: ignore[attr-defined]
-    assert world.rules() == []
-    world.control.advance_clock(30)  # let the delete task finish on sandbox time
-    assert f"/disthome/{alice}/" not in world.directories()
-    assert pending(world, now=later) == []
+        later = NOW + timedelta(hours=1)  # exactly at expiry: gone
+        result = converge(world, now=later, store=store)
+        assert result.ok  # type: ignore[attr-defined]
+        assert world.rules() == []
+        world.control.advance_clock(30)  # let the delete task finish on sandbox time
+        assert f"/disthome/{alice}/" not in world.directories()
+        assert pending(world, now=later, store=store) == []
 
 
 def test_out_of_band_drift_is_repaired(world: World, seeded: Callable[[], None]) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.credentials import SANDBOX_CLIENT_ID
-from reconciler.reconciling import fetch_plan
+from reconciler.reconciling import apply_plan, fetch_plan
 from reconciler.state import open_store
 from tests.integration.engine.conftest import COLLECTION, World
 
@@ -146,8 +146,6 @@ def test_a_preview_in_the_future_does_not_put_off_a_failed_staging(
         with closing(open_store(tmp_path / "state.db")) as store:
             now = datetime.now(UTC)
             staged, _ = fetch_plan(clients, world.intent(), now=now, store=store)
-            from reconciler.reconciling import apply_plan
-
             assert apply_plan(clients, staged, store=store).ok
             world.control.advance_clock(10)
             # A preview years ahead sees the failure first, and records it.
@@ -229,3 +227,64 @@ def test_a_longer_prune_grace_applies_to_removals_already_scheduled(world: World
     assert "remove directory" in gone.output
     world.control.advance_clock(60)
     assert results not in files(world)
+
+
+# --- a directory that was there before its grant --------------------------------------
+
+
+def test_a_dataset_shared_for_a_while_outlives_its_grant(world: World) -> None:
+    """Read access to an existing dataset directory, until tomorrow, on a collection
+    with ``cleanup: true``: at the expiry the rule goes, the dataset stays. A rule made
+    by hand (the web app) on another existing directory is pruned, its directory kept
+    past the grace period too. The reconciler only ever removes directories it made."""
+    dataset = "/disthome/datasets/cryoem-2026/"
+    shared = "/disthome/shared-by-hand/"
+    data = [dataset + "raw/movie-0001.tiff", dataset + "processed/map.mrc"]
+    by_hand = shared + "notes.txt"
+    soon = datetime.now(UTC) + timedelta(days=1)
+    world.write(
+        "data.yaml",
+        f"""
+        distributions:
+          - name: cryoem
+            collection: tutorial
+            grants:
+              - identity: alice@example.org
+                path: {dataset}
+                expires: {iso(soon)}
+        """,
+    )
+    world.control.seed(
+        collections=[{"id": COLLECTION, "display_name": "tutorial", "roots": ["/disthome/"]}]
+    )
+    world.control.add_files(COLLECTION, [*data, by_hand])
+    first = apply(world)
+    assert first.exit_code == 0, first.output
+    assert "existed" in first.output  # the reconciler found the dataset there
+    clients = world.clients()
+    try:
+        clients.transfer.add_endpoint_acl_rule(
+            COLLECTION,
+            {
+                "DATA_TYPE": "access",
+                "principal_type": "identity",
+                "principal": world.identity("bob@example.org"),
+                "path": shared,
+                "permissions": "r",
+            },
+        )
+    finally:
+        clients.close()
+    assert len(world.rules()) == 2
+
+    later = soon + timedelta(hours=1)
+    revoked = apply(world, "--allow-mass-deletion", "--now", at_sandbox_time(world, later))
+    assert revoked.exit_code == 0, revoked.output
+    assert world.rules() == []
+    assert "the reconciler did not make them" in revoked.output
+    for passed in (timedelta(minutes=2), timedelta(days=8)):
+        again = apply(world, "--now", at_sandbox_time(world, later + passed))
+        assert again.exit_code == 0, again.output
+        assert "remove directory" not in again.output
+        world.control.advance_clock(60)
+    assert {*data, by_hand} <= files(world)

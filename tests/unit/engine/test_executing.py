@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from reconciler.core.lifecycle import Lifecycle
 from reconciler.core.live import LiveMember
 from reconciler.errors import ReconcilerError
 from reconciler.executing import execute
@@ -24,6 +23,7 @@ from tests.unit.planning.builders import (
     grant,
     intent,
     live,
+    made,
     membership,
     rule,
 )
@@ -73,7 +73,10 @@ def expired_pair() -> object:
         rule(ALICE, "/disthome/a/", expires=NOW - timedelta(days=1)),
         rule(BOB, "/disthome/b/", expires=NOW - timedelta(days=1)),
     )
-    return compute_plan(intent(grants), live((ADMIN_ROLE, *rules)), now=NOW), rules
+    lifecycle = made("/disthome/a/", "/disthome/b/")
+    return compute_plan(
+        intent(grants), live((ADMIN_ROLE, *rules)), now=NOW, lifecycle=lifecycle
+    ), rules
 
 
 def test_directory_removal_waits_for_its_rule_and_is_one_task_per_collection() -> None:
@@ -104,7 +107,7 @@ def pruned_pair() -> object:
         intent((grant(CAROL),)),
         live((ADMIN_ROLE, *strays, kept)),
         now=NOW,
-        lifecycle=Lifecycle(durable=True),
+        lifecycle=made("/disthome/a/", "/disthome/b/"),
     )
 
 

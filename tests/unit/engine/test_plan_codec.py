@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from reconciler.core.lifecycle import Lifecycle, ScheduledRemoval
+from reconciler.core.lifecycle import ScheduledRemoval
 from reconciler.core.live import LiveMember
 from reconciler.plan_codec import PlanFileError, plan_from_json, render_plan_json
 from reconciler.planning import compute_plan
@@ -22,6 +22,7 @@ from tests.unit.planning.builders import (
     grant,
     intent,
     live,
+    made,
     membership,
     rule,
 )
@@ -48,8 +49,10 @@ def busy_plan() -> object:
         ),
         live((ADMIN_ROLE, drifted, stray), (leaving,)),
         now=NOW,
-        lifecycle=Lifecycle(
-            durable=True, scheduled_removals={(s.collection_id, s.path): s for s in schedules}
+        lifecycle=made(
+            "/disthome/stray/",
+            *(s.path for s in schedules),
+            scheduled_removals={(s.collection_id, s.path): s for s in schedules},
         ),
     )
 

@@ -44,6 +44,7 @@ class DiesAtDelete(FakePort):
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[StateStore]:
     opened = open_store(tmp_path / "state.db")
+    opened.record_made_directory(COLL, BOBS, now=NOW)  # bob's directory is the reconciler's
     try:
         yield opened
     finally:

@@ -22,6 +22,7 @@ from reconciler.core.intent import (
     Origin,
     PrincipalRef,
 )
+from reconciler.core.lifecycle import Lifecycle
 from reconciler.core.live import (
     Identity,
     LiveCollection,
@@ -121,6 +122,16 @@ def rule(
 
 
 ADMIN_ROLE = rule(ADMIN, "/", role=True, permissions="rw")
+
+
+def made(*paths: str, **facts: object) -> Lifecycle:
+    """What a state store remembers when the reconciler made these grant directories
+    (the only directories it ever removes)."""
+    return Lifecycle(
+        durable=True,
+        made_directories=frozenset((COLL, path) for path in paths),
+        **facts,  # type: ignore[arg-type]
+    )
 
 
 def live(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from reconciler.core.lifecycle import Lifecycle
 from reconciler.core.live import LiveMember
 from reconciler.core.plan import GuardPolicy, SpecFiles
 from reconciler.planning import compute_plan
@@ -19,6 +18,7 @@ from tests.unit.planning.builders import (
     grant,
     intent,
     live,
+    made,
     membership,
     rule,
 )
@@ -97,7 +97,12 @@ def test_a_drift_repair_that_replaces_an_intruder_is_no_emptying() -> None:
 
 def test_expiry_that_empties_a_collection_is_never_refused() -> None:
     expired = rule(ALICE, f"/disthome/{ALICE}/", expires=NOW - timedelta(days=1))
-    plan = compute_plan(intent((grant(days=-1),)), live((ADMIN_ROLE, expired)), now=NOW)
+    plan = compute_plan(
+        intent((grant(days=-1),)),
+        live((ADMIN_ROLE, expired)),
+        now=NOW,
+        lifecycle=made(f"/disthome/{ALICE}/"),
+    )
     assert [a.kind for a in plan.actions] == ["delete_rule", "remove_directory"]
     assert not plan.guard.tripped
 
@@ -112,7 +117,8 @@ def test_the_count_limit_names_its_option_and_the_override_lets_it_through() -> 
     assert "--max-deletion-fraction" not in plan.guard.explanation
 
     allowed = GuardPolicy(max_deletions=2, max_fraction=1.0, allow_mass_deletion=True)
-    plan = keeping(3, guard=allowed, lifecycle=Lifecycle(durable=True))
+    strays_made = made(*(f"/disthome/u{i}/" for i in range(3)))
+    plan = keeping(3, guard=allowed, lifecycle=strays_made)
     assert not plan.guard.tripped
     # Three rules go now; their directories are only scheduled, first.
     kinds = [a.kind for a in plan.actions]

@@ -28,6 +28,7 @@ from tests.unit.planning.builders import (
     grant,
     intent,
     live,
+    made,
     rule,
 )
 
@@ -35,12 +36,12 @@ MINE = f"/disthome/{ALICE}/"
 BOBS = "/disthome/bob/"
 ALICE_RULE = rule(ALICE, MINE, expires=NOW + timedelta(days=30))
 BOB_RULE = rule(BOB, BOBS)
-STORE = Lifecycle(durable=True)
 
 
 def scheduled(path: str, due_in: timedelta, *, who: str = BOB) -> Lifecycle:
+    """A removal scheduled for ``path``, a directory the reconciler made."""
     entry = ScheduledRemoval(COLL, path, NOW + due_in, "identity", who, "bob@example.org")
-    return replace(STORE, scheduled_removals={(COLL, path): entry})
+    return made(path, scheduled_removals={(COLL, path): entry})
 
 
 def kinds(plan: Plan) -> list[tuple[str, str]]:
@@ -49,7 +50,10 @@ def kinds(plan: Plan) -> list[tuple[str, str]]:
 
 def test_a_pruned_rule_goes_now_and_its_directory_is_scheduled_first() -> None:
     plan = compute_plan(
-        intent((grant(),)), live((ADMIN_ROLE, ALICE_RULE, BOB_RULE)), now=NOW, lifecycle=STORE
+        intent((grant(),)),
+        live((ADMIN_ROLE, ALICE_RULE, BOB_RULE)),
+        now=NOW,
+        lifecycle=made(BOBS),
     )
     assert kinds(plan) == [("schedule_removal", BOBS), ("delete_rule", BOBS)]
     schedule = plan.actions[0]
@@ -64,7 +68,9 @@ def test_the_grace_comes_from_the_collection_policy() -> None:
     hour = replace(
         intent((grant(),)), collections=(replace(collection(), prune_grace=timedelta(hours=1)),)
     )
-    plan = compute_plan(hour, live((ADMIN_ROLE, ALICE_RULE, BOB_RULE)), now=NOW, lifecycle=STORE)
+    plan = compute_plan(
+        hour, live((ADMIN_ROLE, ALICE_RULE, BOB_RULE)), now=NOW, lifecycle=made(BOBS)
+    )
     assert plan.actions[0].due == NOW + timedelta(hours=1)  # type: ignore[union-attr]
 
 
@@ -115,9 +121,9 @@ def test_a_rule_still_there_keeps_its_schedule_date() -> None:
 
 def test_a_grant_that_comes_back_in_time_keeps_its_directory() -> None:
     back = grant("bob@example.org", path=BOBS, line=2)
-    made = replace(scheduled(BOBS, timedelta(days=3)), made_directories=frozenset({(COLL, BOBS)}))
+    waiting = scheduled(BOBS, timedelta(days=3))
     plan = compute_plan(
-        intent((grant(), back)), live((ADMIN_ROLE, ALICE_RULE)), now=NOW, lifecycle=made
+        intent((grant(), back)), live((ADMIN_ROLE, ALICE_RULE)), now=NOW, lifecycle=waiting
     )
     # No mkdir (the directory is still there), the rule again, the schedule dropped.
     assert kinds(plan) == [("cancel_removal", BOBS), ("create_rule", BOBS)]
@@ -129,7 +135,7 @@ def test_a_grant_that_comes_back_in_time_keeps_its_directory() -> None:
         intent((grant(), back)),
         live((ADMIN_ROLE, ALICE_RULE, rule(BOB, BOBS, expires=back.expires))),
         now=NOW,
-        lifecycle=made,
+        lifecycle=waiting,
     )
     assert kinds(plan) == [("cancel_removal", BOBS)]
 
@@ -167,8 +173,9 @@ def test_a_schedule_outside_the_root_is_dropped_never_carried_out() -> None:
 
 
 def test_an_unclaimed_directory_the_reconciler_made_waits_out_the_grace_too() -> None:
-    made = replace(STORE, made_directories=frozenset({(COLL, BOBS)}))
-    plan = compute_plan(intent((grant(),)), live((ADMIN_ROLE, ALICE_RULE)), now=NOW, lifecycle=made)
+    plan = compute_plan(
+        intent((grant(),)), live((ADMIN_ROLE, ALICE_RULE)), now=NOW, lifecycle=made(BOBS)
+    )
     assert kinds(plan) == [("schedule_removal", BOBS)]
     assert plan.actions[0].principal is None  # type: ignore[union-attr]
 
@@ -187,7 +194,7 @@ def test_expired_and_pruned_on_one_directory_wait_for_the_grace() -> None:
             )
         ),
         now=NOW,
-        lifecycle=STORE,
+        lifecycle=made(shared),
     )
     assert sorted(kinds(plan)) == [
         ("delete_rule", shared),
@@ -209,7 +216,7 @@ def test_an_expired_parent_waits_for_a_pruned_child_below_it() -> None:
             )
         ),
         now=NOW,
-        lifecycle=STORE,
+        lifecycle=made("/disthome/a/", "/disthome/a/b/"),
     )
     assert sorted(kinds(plan)) == [
         ("delete_rule", "/disthome/a/"),
@@ -221,7 +228,7 @@ def test_an_expired_parent_waits_for_a_pruned_child_below_it() -> None:
 def test_expiry_still_removes_the_directory_at_once() -> None:
     expired = rule(ALICE, MINE, expires=NOW - timedelta(days=1))
     plan = compute_plan(
-        intent((grant(days=-1),)), live((ADMIN_ROLE, expired)), now=NOW, lifecycle=STORE
+        intent((grant(days=-1),)), live((ADMIN_ROLE, expired)), now=NOW, lifecycle=made(MINE)
     )
     assert kinds(plan) == [("delete_rule", MINE), ("remove_directory", MINE)]
     assert not plan.actions[1].pruned  # type: ignore[union-attr]
@@ -232,13 +239,13 @@ def test_a_kept_directory_below_a_removed_one_keeps_the_parent_too() -> None:
     recursive delete would take the kept directory along, rule or no rule."""
     parent = grant(path="/disthome/a/", days=-1)
     kept = grant("bob@example.org", path="/disthome/a/b/", days=-1, cleanup=False, line=2)
-    made = replace(STORE, made_directories=frozenset({(COLL, "/disthome/a/")}))
+    parent_made = made("/disthome/a/")
     for rules in (
         (rule(ALICE, "/disthome/a/", expires=parent.expires),),  # bob's rule already gone
         (),  # both gone: the parent is still the reconciler's to clean up, from the store
     ):
         plan = compute_plan(
-            intent((parent, kept)), live((ADMIN_ROLE, *rules)), now=NOW, lifecycle=made
+            intent((parent, kept)), live((ADMIN_ROLE, *rules)), now=NOW, lifecycle=parent_made
         )
         assert "remove_directory" not in [k for k, _ in kinds(plan)], kinds(plan)
 
@@ -248,12 +255,10 @@ def test_a_lengthened_grace_extends_a_schedule_and_a_shortened_one_never_shorten
     entry = replace(
         scheduled(BOBS, timedelta(days=5)).scheduled_removals[COLL, BOBS], scheduled_at=since
     )
-    waiting = replace(STORE, scheduled_removals={(COLL, BOBS): entry})
+    waiting = made(BOBS, scheduled_removals={(COLL, BOBS): entry})
 
     def plan_with(grace: timedelta, *, at: timedelta = timedelta(0)) -> Plan:
-        spec = replace(
-            intent((grant(),)), collections=(replace(collection(), prune_grace=grace),)
-        )
+        spec = replace(intent((grant(),)), collections=(replace(collection(), prune_grace=grace),))
         return compute_plan(spec, live((ADMIN_ROLE, ALICE_RULE)), now=NOW + at, lifecycle=waiting)
 
     # Unchanged (7 days from when it was scheduled): nothing to do but wait.
@@ -270,3 +275,39 @@ def test_a_lengthened_grace_extends_a_schedule_and_a_shortened_one_never_shorten
     # A lengthened grace that is over too: removed, no extension first.
     over = plan_with(timedelta(days=8), at=timedelta(days=6, hours=1))
     assert kinds(over) == [("remove_directory", BOBS)]
+
+
+def test_a_directory_the_reconciler_did_not_make_is_never_removed() -> None:
+    """A grant (or a rule made out of band) on a directory that was there before it,
+    such as a dataset shared for a while: neither its expiry nor its prune costs the
+    directory, and neither does a parent's removal."""
+    dataset = "/disthome/datasets/cryoem/"
+    expired = grant(path=dataset, days=-1)
+    shared = rule(ALICE, dataset, expires=expired.expires)
+    stray = rule(BOB, BOBS)  # made in the web app: pruned
+    plan = compute_plan(
+        intent((expired,)), live((ADMIN_ROLE, shared, stray)), now=NOW, lifecycle=made()
+    )
+    assert kinds(plan) == [("delete_rule", BOBS), ("delete_rule", dataset)]
+    assert any("the reconciler did not make them" in note for note in plan.notes)
+
+    # A schedule recorded for such a directory is dropped, never carried out.
+    entry = ScheduledRemoval(COLL, BOBS, NOW - timedelta(days=1))
+    plan = compute_plan(
+        intent(()),
+        live((ADMIN_ROLE,)),
+        now=NOW,
+        lifecycle=made(scheduled_removals={(COLL, BOBS): entry}),
+    )
+    assert kinds(plan) == [("cancel_removal", BOBS)]
+    assert "did not make it" in plan.actions[0].reason
+
+    # A directory it made above one it did not is kept too (a recursive delete).
+    parent = grant(path="/disthome/datasets/", days=-1, line=2)
+    plan = compute_plan(
+        intent((expired, parent)),
+        live((ADMIN_ROLE, shared, rule(ALICE, "/disthome/datasets/", expires=parent.expires))),
+        now=NOW,
+        lifecycle=made("/disthome/datasets/"),
+    )
+    assert "remove_directory" not in [k for k, _ in kinds(plan)], kinds(plan)

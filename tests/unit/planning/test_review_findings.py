@@ -21,6 +21,7 @@ from tests.unit.planning.builders import (
     grant,
     intent,
     live,
+    made,
     rule,
 )
 
@@ -47,7 +48,8 @@ def test_a_failed_rule_deletion_below_keeps_the_parent_directory() -> None:
     outer = grant("bob@example.org", path="/disthome/a/", days=-1)
     inner = grant("alice@example.org", path="/disthome/a/b/", days=-1, line=2)
     rules = (ADMIN_ROLE, rule(BOB, "/disthome/a/"), rule(ALICE, "/disthome/a/b/"))
-    plan = compute_plan(intent((outer, inner)), live(rules), now=NOW)
+    both = made("/disthome/a/", "/disthome/a/b/")
+    plan = compute_plan(intent((outer, inner)), live(rules), now=NOW, lifecycle=both)
     assert {a.path for a in plan.actions if isinstance(a, RemoveDirectory)} == {
         "/disthome/a/",
         "/disthome/a/b/",

@@ -13,7 +13,6 @@ from reconciler.core.actions import (
     RemoveDirectory,
     UpdateRule,
 )
-from reconciler.core.lifecycle import Lifecycle
 from reconciler.planning import compute_plan
 from tests.unit.planning.builders import (
     ADMIN_ROLE,
@@ -25,6 +24,7 @@ from tests.unit.planning.builders import (
     grant,
     intent,
     live,
+    made,
     rule,
 )
 
@@ -113,7 +113,8 @@ def test_drifted_rule_is_updated_in_place(
 def test_expiry_at_now_is_exact() -> None:
     existing = rule(ALICE, f"/disthome/{ALICE}/", expires=NOW)
     at_now = grant(days=0)
-    plan = compute_plan(intent((at_now,)), live((ADMIN_ROLE, existing)), now=NOW)
+    mine = made(f"/disthome/{ALICE}/")
+    plan = compute_plan(intent((at_now,)), live((ADMIN_ROLE, existing)), now=NOW, lifecycle=mine)
     assert [a.kind for a in plan.actions] == ["delete_rule", "remove_directory"]
     assert "expired" in plan.actions[0].reason
     just_before = compute_plan(
@@ -139,7 +140,7 @@ def test_rule_no_spec_asks_for_is_pruned_and_its_directory_scheduled_with_collec
     """Its directory is no longer removed in the same pass: it is scheduled for the end
     of the grace period (docs/semantics.md, "Directories"), and only with a state store."""
     stray = rule(BOB, "/disthome/stray/", expires=None)
-    store = Lifecycle(durable=True)
+    store = made("/disthome/stray/")
     plan = compute_plan(
         intent((), cleanup=True), live((ADMIN_ROLE, stray)), now=NOW, lifecycle=store
     )
@@ -224,13 +225,14 @@ def test_same_identity_by_name_and_uuid_with_different_terms_is_a_problem() -> N
 def test_consumed_grant_is_revoked_and_never_recreated() -> None:
     key = (COLL, "identity", ALICE, f"/disthome/{ALICE}/")
     existing = rule(ALICE, f"/disthome/{ALICE}/", expires=NOW + timedelta(days=30))
-    consumed = Lifecycle(consumed=frozenset({key}))
+    consumed = made(f"/disthome/{ALICE}/", consumed=frozenset({key}))
     plan = compute_plan(
         intent((grant(),)), live((ADMIN_ROLE, existing)), now=NOW, lifecycle=consumed
     )
     assert [a.kind for a in plan.actions] == ["delete_rule", "remove_directory"]
     assert "consumed" in plan.actions[0].reason
-    again = compute_plan(intent((grant(),)), live(), now=NOW, lifecycle=consumed)
+    removed = made(consumed=frozenset({key}))  # its directory removed since
+    again = compute_plan(intent((grant(),)), live(), now=NOW, lifecycle=removed)
     assert again.actions == ()
 
 
