@@ -78,22 +78,14 @@ def compute_cleanup_actions(
 ) -> CleanupPlan:
     """``cleaned`` holds the directories revoked rules (and the store) make candidates;
     ``kept_paths`` what grants in force, and revoked grants that keep theirs (rule or
-    not), still use.
-    Never the root, never outside it, never a directory in use or above one in use."""
-    cleaned = dict(cleaned)
+    not), still use. Only directories the reconciler made; never the root, never outside
+    it, never a directory in use or above one in use."""
     schedules = {
         path: found
         for (cid, path), found in lifecycle.scheduled_removals.items()
         if cid == collection.id
     }
-    for path, found in schedules.items():
-        known = cleaned.get(path)
-        if known is None or not known.pruned:
-            cleaned[path] = Cleanup(
-                True, "cleanup of a pruned grant's directory", _principal(found)
-            )
-        elif known.principal is None:  # whose it was, as the schedule remembers it
-            cleaned[path] = known._replace(principal=_principal(found))
+    cleaned = _with_schedules(cleaned, schedules)
     for cid, path in lifecycle.removing_directories:
         if cid == collection.id:
             cleaned.pop(path, None)  # its delete task is already on the way
@@ -104,16 +96,10 @@ def compute_cleanup_actions(
     made = {path for cid, path in lifecycle.cleanable_directories if cid == collection.id}
     found_there = [path for path in cleaned if path not in made]
     # A directory is in use when it is a kept path or an ancestor of one.
-    in_use = {
-        ancestor
-        for kept in (*kept_paths, *found_there)
-        for ancestor in self_and_ancestors(kept)
-        if ancestor != kept or kept not in found_there
-    }
+    in_use = {a for kept in (*kept_paths, *found_there) for a in self_and_ancestors(kept)}
     out = CleanupPlan()
     now_removed: dict[str, Cleanup] = {}
-    staying: list[str] = []
-    dues: list[datetime] = []
+    staying: dict[str, datetime] = {}
     unscheduled = 0
     for path in sorted(cleaned):
         cleanup = cleaned[path]
@@ -122,35 +108,16 @@ def compute_cleanup_actions(
         if why_not is not None:
             if scheduled is not None:
                 out.actions.append(_cancel(collection, scheduled, why_not))
-            continue
-        if not cleanup.pruned:
+        elif not cleanup.pruned:
             now_removed[path] = cleanup
-            continue
-        if not lifecycle.durable:
+        elif not lifecycle.durable:
             unscheduled += 1
-            continue
-        if scheduled is None:
-            due = now + collection.prune_grace
-            out.actions.append(_schedule(collection, path, cleanup, due, since=now))
         else:
-            due = compute_due(scheduled, collection.prune_grace)
-            if now >= due:
-                now_removed[path] = Cleanup(
-                    True,
-                    f"{cleanup.reason}: its grace period ended at {format_instant(due)}",
-                    cleanup.principal,
-                )
-                continue
-            if due > scheduled.due:
-                # Lengthened: recorded, so that shortening it again (or dropping the
-                # setting) never brings the removal forward from the date shown.
-                out.actions.append(_extend(collection, scheduled, due))
+            due = _plan_pruned(collection, path, cleanup, scheduled, now=now, out=out)
+            if due is None:
+                now_removed[path] = _grace_over(collection, cleanup, scheduled)
             else:
-                out.pending.append(
-                    PendingRemoval(collection.name, collection.id, path, due, _principal(scheduled))
-                )
-        staying.append(path)
-        dues.append(due)
+                staying[path] = due
     # A recursive delete of a parent would take a directory still waiting along.
     above_staying = {a for path in staying for a in self_and_ancestors(path) if a != path}
     out.actions.extend(
@@ -158,24 +125,84 @@ def compute_cleanup_actions(
         for path, cleanup in now_removed.items()
         if path not in above_staying
     )
+    out.notes.extend(_kept_notes(collection, len(found_there), unscheduled, lifecycle.durable))
+    out.next_check = min(staying.values(), default=None)
+    return out
+
+
+def _with_schedules(
+    cleaned: Mapping[str, Cleanup], schedules: Mapping[str, ScheduledRemoval]
+) -> dict[str, Cleanup]:
+    """The candidates, with every scheduled directory among them as a pruned one (and
+    whose it was, as the schedule remembers it, when nothing else says)."""
+    out = dict(cleaned)
+    for path, found in schedules.items():
+        known = out.get(path)
+        if known is None or not known.pruned:
+            out[path] = Cleanup(True, "cleanup of a pruned grant's directory", _principal(found))
+        elif known.principal is None:
+            out[path] = known._replace(principal=_principal(found))
+    return out
+
+
+def _plan_pruned(
+    collection: CollectionIntent,
+    path: str,
+    cleanup: Cleanup,
+    scheduled: ScheduledRemoval | None,
+    *,
+    now: datetime,
+    out: CleanupPlan,
+) -> datetime | None:
+    """Schedule a pruned grant's directory, extend or show its schedule, and return its
+    due date; None when its grace is over (it is removed now)."""
+    if scheduled is None:
+        due = now + collection.prune_grace
+        out.actions.append(_schedule(collection, path, cleanup, due, since=now))
+        return due
+    due = compute_due(scheduled, collection.prune_grace)
+    if now >= due:
+        return None
+    if due > scheduled.due:
+        # Lengthened: recorded, so that shortening it again (or dropping the setting)
+        # never brings the removal forward from the date shown.
+        out.actions.append(_extend(collection, scheduled, due))
+    else:
+        out.pending.append(
+            PendingRemoval(collection.name, collection.id, path, due, _principal(scheduled))
+        )
+    return due
+
+
+def _grace_over(
+    collection: CollectionIntent, cleanup: Cleanup, scheduled: ScheduledRemoval | None
+) -> Cleanup:
+    assert scheduled is not None
+    due = format_instant(compute_due(scheduled, collection.prune_grace))
+    return Cleanup(True, f"{cleanup.reason}: its grace period ended at {due}", cleanup.principal)
+
+
+def _kept_notes(
+    collection: CollectionIntent, found_there: int, unscheduled: int, durable: bool
+) -> list[str]:
+    notes = []
     if found_there:
         why = (
             "the reconciler did not make them (they were there before their grant, or "
             "the state store has no record of them)"
-            if lifecycle.durable
+            if durable
             else "without a state store nothing says the reconciler made them"
         )
-        out.notes.append(
-            f"collection {collection.name}: {len(found_there)} revoked grant "
-            f"directory(ies) kept: {why}, so they are never removed"
+        notes.append(
+            f"collection {collection.name}: {found_there} revoked grant directory(ies) "
+            f"kept: {why}, so they are never removed"
         )
     if unscheduled:
-        out.notes.append(
+        notes.append(
             f"collection {collection.name}: {unscheduled} pruned grant directory(ies) kept: "
             "without a state store their removal cannot be scheduled"
         )
-    out.next_check = min(dues, default=None)
-    return out
+    return notes
 
 
 def compute_due(scheduled: ScheduledRemoval, grace: timedelta) -> datetime:
