@@ -28,9 +28,11 @@ from reconciler.core.live import LiveState
 from reconciler.downloading import Journal, follow_downloads
 from reconciler.errors import GlobusError
 from reconciler.globus.connecting import GlobusClients
+from reconciler.globus.listing import fetch_directory_state
 from reconciler.globus.sources import compute_mapping_remedy
 from reconciler.globus.tasks import TaskStatus, fetch_task_status
 from reconciler.planning.desired import compute_desired
+from reconciler.recording import settle_reserved_directory
 from reconciler.state import JournalEntry, StateStore
 
 RETRY_BASE = timedelta(minutes=1)
@@ -57,6 +59,8 @@ def fetch_lifecycle(
     ``record_progress``: see ``reconciler.downloading.follow_downloads``."""
     journal = _journal(store, now, pass_id)
     names = _names(intent, live)
+    if record_progress:
+        _settle_reserved_directories(clients, store, now)
     _follow_removals(clients, store, journal, names=names)
     _follow_stagings(clients, store, now, journal, names=names)
     errors = follow_downloads(
@@ -80,6 +84,20 @@ def _journal(store: StateStore, now: datetime, pass_id: str) -> Journal:
         )
 
     return write
+
+
+def _settle_reserved_directories(clients: GlobusClients, store: StateStore, now: datetime) -> None:
+    """Reservations left by a run that stopped around a mkdir: the directory is
+    claimed if it is empty, released if it is missing or holds anything (one ``ls``
+    each; only after a crash). Done only by the process that holds the apply lock, the
+    only one that makes directories. A failed ``ls`` leaves the reservation: planning
+    never removes a merely reserved directory, so waiting is safe."""
+    for collection_id, path in sorted(store.load_lifecycle().pending_directories):
+        try:
+            state = fetch_directory_state(clients.transfer, collection_id, path)
+        except GlobusError:
+            continue
+        settle_reserved_directory(store, collection_id, path, state, now=now)
 
 
 def _follow_removals(

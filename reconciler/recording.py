@@ -31,12 +31,14 @@ from reconciler.core.actions import (
 from reconciler.core.lifecycle import BLOCKED_RETRY, NEEDS_ACTION, ScheduledRemoval
 from reconciler.errors import StagingBlocked
 from reconciler.executing import ActionPort, CreateResult
+from reconciler.globus.listing import DirectoryState
 from reconciler.state import StateStore
 
 
 class StagingPort(ActionPort, Protocol):
     def new_submission_id(self) -> str: ...
     def submit_staging(self, action: StageData, submission_id: str) -> str: ...
+    def directory_state(self, collection_id: str, path: str) -> DirectoryState: ...
 
 
 class RecordingPort:
@@ -56,11 +58,16 @@ class RecordingPort:
         cid, path = action.collection_id, action.path
         fresh = self._store.reserve_directory(cid, path, now=self._clock())
         created = self._inner.make_directory(action)
-        if created or not fresh:
-            # Made now, or "existed" after an interrupted attempt that may have made it.
+        if created:
             self._store.record_made_directory(cid, path, now=self._clock())
+        elif fresh:
+            self._store.release_directory(cid, path)  # there before: never ours to remove
         else:
-            self._store.release_directory(cid, path)
+            # "Existed" after an interrupted attempt: made by that attempt, or there all
+            # along (a dataset the grant points at). Only an empty one is claimed.
+            settle_reserved_directory(
+                self._store, cid, path, self._inner.directory_state(cid, path), now=self._clock()
+            )
         return created
 
     def stage_data(self, action: StageData) -> str:
@@ -140,3 +147,18 @@ class RecordingPort:
             else:
                 self._store.forget_member_refusal(group_id, identity_id)
         return results
+
+
+def settle_reserved_directory(
+    store: StateStore, collection_id: str, path: str, state: DirectoryState, *, now: datetime
+) -> bool:
+    """Resolve a reservation whose mkdir outcome was never seen: an empty directory is
+    recorded as made (removing it later loses nothing); a missing one, or one holding
+    anything, is released: the reconciler may remove only what it knows it made, and a
+    directory it made is empty until it stages data into it, which happens only after
+    the directory was recorded as made. True when recorded as made."""
+    if state == "empty":
+        store.record_made_directory(collection_id, path, now=now)
+        return True
+    store.release_directory(collection_id, path)
+    return False

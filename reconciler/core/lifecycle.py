@@ -104,8 +104,10 @@ class Lifecycle:
     the rule at its expiry."""
     pending_directories: frozenset[tuple[str, str]] = frozenset()
     """Grant directories a run was making when it stopped (recorded before the mkdir
-    call, which may or may not have reached Globus): not known to exist, but eligible
-    for cleanup like those made."""
+    call, which may or may not have reached Globus): not known to exist, and never
+    removed while merely reserved: the directory may have been there all along, with
+    someone's data. The next applying pass settles each one (claimed if empty,
+    released otherwise; ``reconciler.following``)."""
 
     removing_directories: frozenset[tuple[str, str]] = frozenset()
     """Grant directories whose delete task has not finished: neither removed again nor
@@ -122,5 +124,5 @@ class Lifecycle:
 
     @property
     def cleanable_directories(self) -> frozenset[tuple[str, str]]:
-        """Grant directories the reconciler made, or may have made, and so cleans up."""
-        return self.made_directories | self.pending_directories
+        """Grant directories the reconciler knows it made, and so may clean up."""
+        return self.made_directories

@@ -27,6 +27,7 @@ from reconciler.core.actions import (
 from reconciler.core.live import LiveRule
 from reconciler.errors import GlobusError, ReconcilerError
 from reconciler.globus.connecting import GlobusClients
+from reconciler.globus.listing import DirectoryState, fetch_directory_state
 from reconciler.globus.reading import fetch_collection
 from reconciler.globus.sources import compute_consent_blocked
 from reconciler.globus.tasks import fetch_submission_id, submit_staging
@@ -83,6 +84,10 @@ class GlobusActions:
             if blocked is None:
                 raise
             raise blocked from err
+
+    def directory_state(self, collection_id: str, path: str) -> DirectoryState:
+        """Whether ``path`` is missing, empty, or holds something (one ``ls``)."""
+        return fetch_directory_state(self._clients.transfer, collection_id, path)
 
     def _mkdir(self, collection_id: str, path: str) -> bool:
         """Create ``path``; a missing parent (removed out of band) is created first."""

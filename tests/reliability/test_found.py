@@ -93,11 +93,13 @@ def test_a_made_directory_no_spec_claims_is_cleaned_up() -> None:
     assert "schedule_removal" not in [a.kind for a in revoked.actions]
 
 
-def test_a_pending_directory_is_cleaned_up_but_never_assumed_to_exist() -> None:
+def test_a_pending_directory_is_never_assumed_to_exist_nor_removed() -> None:
+    """A reservation whose mkdir outcome was never seen may name a directory that was
+    there all along, with someone's data: planning neither removes it nor assumes it
+    exists; the next applying pass settles it first (``test_reserved_directories_...``)."""
     pending = Lifecycle(pending_directories=frozenset({(COLL, GONE), (COLL, MINE)}), durable=True)
     plan = compute_plan(intent((grant(),)), live(), now=NOW, lifecycle=pending)
     assert kinds_and_paths(plan.actions) == [
-        ("schedule_removal", GONE),
         ("make_directory", MINE),  # the mkdir may never have reached Globus
         ("create_rule", MINE),
     ]
@@ -107,8 +109,12 @@ class DyingPort:
     """An ActionPort whose mkdir reaches Globus and then the process dies (or answers
     ``existed`` / ``created`` when told to)."""
 
-    def __init__(self, answer: bool | None) -> None:
+    def __init__(self, answer: bool | None, state: str = "empty") -> None:
         self.answer = answer
+        self.state = state
+
+    def directory_state(self, collection_id: str, path: str) -> Any:
+        return self.state
 
     def make_directory(self, action: MakeDirectory) -> bool:
         if self.answer is None:
@@ -157,8 +163,8 @@ def test_a_grant_directory_is_recorded_before_it_is_made(tmp_path: Path) -> None
     store = open_store(tmp_path / "state.db")
     action = MakeDirectory("petrel", COLL, GONE, "test", grant_directory=True)
 
-    def make(answer: bool | None) -> Lifecycle:
-        port = RecordingPort(DyingPort(answer), store, clock=lambda: datetime.now(UTC))
+    def make(answer: bool | None, state: str = "empty") -> Lifecycle:
+        port = RecordingPort(DyingPort(answer, state), store, clock=lambda: datetime.now(UTC))
         with contextlib.suppress(SystemExit):
             port.make_directory(action)
         return store.load_lifecycle()
@@ -166,10 +172,16 @@ def test_a_grant_directory_is_recorded_before_it_is_made(tmp_path: Path) -> None
     try:
         died = make(None)
         assert (died.made_directories, died.pending_directories) == (NONE, ONE)
-        # The next run finds it there: an interrupted attempt may have made it.
+        # The next run finds it there and empty: the interrupted attempt may have made
+        # it, and claiming an empty directory risks nothing.
         after = make(False)
         assert (after.made_directories, after.pending_directories) == (ONE, NONE)
         store.forget_directory(COLL, GONE)
+        # Killed again before the mkdir, over a directory that holds data: it was there
+        # all along (a dataset the grant points at), so it is never the reconciler's.
+        assert make(None).pending_directories == ONE
+        dataset = make(False, state="not_empty")
+        assert (dataset.made_directories, dataset.pending_directories) == (NONE, NONE)
         # A directory that was there before and no attempt of ours touched is not ours.
         existed = make(False)
         assert (existed.made_directories, existed.pending_directories) == (NONE, NONE)

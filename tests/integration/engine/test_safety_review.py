@@ -288,3 +288,94 @@ def test_a_dataset_shared_for_a_while_outlives_its_grant(world: World) -> None:
         assert "remove directory" not in again.output
         world.control.advance_clock(60)
     assert {*data, by_hand} <= files(world)
+
+
+# --- a reservation left by a crash, over a directory that was there all along --------
+
+
+def test_a_dataset_reserved_by_a_killed_run_is_never_claimed(
+    world: World, seeded: Callable[[], None], tmp_path: Path
+) -> None:
+    """A run was killed after reserving a grant's directory and before its mkdir reached
+    Globus; the directory was an existing dataset. The next run must not take the
+    "existed" answer as proof that the killed run made it (it then deleted the dataset
+    at the expiry): a reserved directory is claimed only when it is empty."""
+    dataset = "/disthome/datasets/cryoem-2026/"
+    data = [dataset + "raw/movie-0001.tiff", dataset + "processed/map.mrc"]
+    soon = datetime.now(UTC) + timedelta(days=1)
+    world.write(
+        "data.yaml",
+        f"""
+        distributions:
+          - name: cryoem
+            collection: tutorial
+            grants:
+              - identity: alice@example.org
+                path: {dataset}
+                expires: {iso(soon)}
+        """,
+    )
+    seeded()
+    world.control.add_files(COLLECTION, data)
+    clients = world.clients()
+    try:
+        with closing(open_store(tmp_path / "state.db")) as store:
+            now = datetime.now(UTC)
+            assert store.reserve_directory(COLLECTION, dataset, now=now)  # then killed
+            granted, _ = fetch_plan(clients, world.intent(now), now=now, store=store)
+            assert apply_plan(clients, granted, store=store).ok
+            assert len(world.rules()) == 1
+            lifecycle = store.load_lifecycle()
+            assert (COLLECTION, dataset) not in lifecycle.made_directories
+            assert (COLLECTION, dataset) not in lifecycle.pending_directories
+
+            later = soon + timedelta(hours=1)
+            at_sandbox_time(world, later)
+            expired, _ = fetch_plan(clients, world.intent(later), now=later, store=store)
+            assert "remove_directory" not in [a.kind for a in expired.actions]
+            assert apply_plan(clients, expired, store=store).ok
+            assert world.rules() == []
+    finally:
+        clients.close()
+    assert set(data) <= files(world)
+
+
+def test_an_empty_directory_reserved_by_a_killed_run_is_claimed_and_cleaned_up(
+    world: World, seeded: Callable[[], None], tmp_path: Path
+) -> None:
+    """The other side: the killed run's mkdir did reach Globus (an empty directory), so
+    the directory is the reconciler's and goes at the expiry, leaving no orphan."""
+    mine = "/disthome/alice-run/"
+    soon = datetime.now(UTC) + timedelta(days=1)
+    world.write(
+        "data.yaml",
+        f"""
+        distributions:
+          - name: run
+            collection: tutorial
+            grants:
+              - identity: alice@example.org
+                path: {mine}
+                expires: {iso(soon)}
+        """,
+    )
+    seeded()
+    clients = world.clients()
+    try:
+        with closing(open_store(tmp_path / "state.db")) as store:
+            now = datetime.now(UTC)
+            assert store.reserve_directory(COLLECTION, mine, now=now)
+            clients.transfer.operation_mkdir(COLLECTION, mine)  # reached Globus, then killed
+            granted, _ = fetch_plan(clients, world.intent(now), now=now, store=store)
+            assert "make_directory" not in [a.kind for a in granted.actions]
+            assert apply_plan(clients, granted, store=store).ok
+            assert (COLLECTION, mine) in store.load_lifecycle().made_directories
+
+            later = soon + timedelta(hours=1)
+            at_sandbox_time(world, later)
+            expired, _ = fetch_plan(clients, world.intent(later), now=later, store=store)
+            assert ("remove_directory", mine) in [
+                (a.kind, getattr(a, "path", "")) for a in expired.actions
+            ]
+    finally:
+        clients.close()
