@@ -159,7 +159,23 @@ def compute_found(
     now: datetime,
 ) -> Found:
     """What the adoption needs: the live entries, and what the specs already say
-    about them (refused when planning itself would be: an unknown username...)."""
+    about them (refused when planning itself would be: an unknown username..., or
+    when Globus refused to show a collection or group to adopt from)."""
+    unread = [
+        f"collection {c.name} ({c.id}): {live.unreadable_collections[c.id].detail}"
+        for c in scope.collections
+        if c.id in live.unreadable_collections
+    ] + [
+        f"group {g.name} ({g.id}): {live.unreadable_groups[g.id].detail}"
+        for g in scope.groups
+        if g.id in live.unreadable_groups
+    ]
+    if unread:
+        raise EditRefused(
+            "Globus refused to show what to adopt, so nothing is imported: " + "; ".join(unread),
+            hint="the reconciler's client needs the access manager (or administrator) role on "
+            "each collection and admin on each group (`reconciler doctor` checks them)",
+        )
     desired = compute_desired(scope, live.identities, now=now)
     if desired.problems:
         raise EditRefused(

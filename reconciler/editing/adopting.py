@@ -13,17 +13,23 @@ The file is made so that a following plan *prunes nothing* it adopted:
 - a rule with no expiry gets the given one (the plan then shows that update: access
   must end); so does one whose expiry is beyond the collection's ``max_duration``;
   permissions beyond ``max_permissions`` are written as the most the policy allows
-  (the plan then narrows them);
-- when the collection's policy cleans up, each adopted grant says ``cleanup: false``:
-  the reconciler did not put that data there, so the end of the access keeps it;
+  (the plan then narrows them); a rule whose expiry has passed keeps it (the plan
+  deletes the rule, as at any expiry);
+- each adopted grant says ``cleanup: false``: the reconciler did not put that data
+  there, so the end of the access keeps it, whatever the collection's policy says now
+  or later;
 - the ``member`` role of each declared group, for active members the specs do not list
-  yet, with the given expiry.
+  yet (their own memberships: one through a subgroup is the subgroup's), with the
+  given expiry.
 
 Role entries, anything outside the root (or on the root itself), admins and managers
 are never touched by the reconciler and are only listed. What cannot be written under
-the policy (a public rule where ``allow_public`` is false) and invitations not yet
-accepted are listed as what the next plan would remove. The whole file goes through
-the same check as every edit (``checking``): the spec set with it must validate.
+the policy (a public rule where ``allow_public`` is false), a path with ``{`` or ``}``
+(they mark placeholders in a spec) and invitations not yet accepted are listed as what
+the next plan would remove. The whole file goes through the same check as every edit
+(``checking``): the spec set with it must validate; and it is *proved* here: the spec
+set with it, planned against the same live state, must keep every rule and membership
+adopted (else nothing is written).
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from ruamel.yaml.nodes import MappingNode
 
 from reconciler.core.intent import PUBLIC_KINDS, CollectionIntent, GroupIntent
 from reconciler.core.lifecycle import RuleKey
-from reconciler.core.live import LiveCollection, LiveGroup, LiveRule
+from reconciler.core.live import Identity, LiveCollection, LiveGroup, LiveRule
 from reconciler.editing.arguments import Expiry
 from reconciler.editing.errors import EditRefused
 from reconciler.editing.locating import compute_distributions
@@ -46,7 +52,15 @@ from reconciler.editing.proposals import FileEdit, Proposal, ReplaceDocuments
 from reconciler.editing.rendering import Timestamp, render_block_key
 from reconciler.editing.splicing import Splice
 from reconciler.editing.workspace import Workspace, require_future, require_readable
-from reconciler.editing.yamltext import DEFAULT_LAYOUT, effective_value, own_entry, scalar_text
+from reconciler.editing.yamltext import (
+    DEFAULT_LAYOUT,
+    ParsedText,
+    effective_value,
+    own_entry,
+    scalar_text,
+)
+from reconciler.planning.desired import compute_desired
+from reconciler.spec import compute_spec_set
 from reconciler.spec.diagnostics import SpecValueError
 from reconciler.spec.timeparse import format_instant, parse_duration
 
@@ -85,22 +99,30 @@ class _Policy:
     max_permissions: str = "r"
     allow_public: bool = False
     max_duration: timedelta | None = None
-    cleanup: bool = False
 
 
 @dataclass
 class _Listing:
     adopted: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
     untouched: list[str] = field(default_factory=list)
     declared: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    kept_rules: set[RuleKey] = field(default_factory=set)
+    """The live rules written into the file, which the next plan must keep."""
+    kept_members: set[tuple[str, str]] = field(default_factory=set)
+    """(group UUID, identity UUID) of the memberships written into the file."""
 
     def lines(self) -> tuple[str, ...]:
         out: list[str] = []
         for title, entries in (
             ("adopted", self.adopted),
             ("adopted with new terms (the plan will update the rule)", self.changed),
+            (
+                "adopted, but expired already (the plan deletes the rule; its data stays)",
+                self.expired,
+            ),
             ("not adopted: the next plan would remove these", self.removed),
             ("already in the specs", self.declared),
             ("skipped: never touched by the reconciler", self.untouched),
@@ -153,6 +175,14 @@ def compute_adoption(ws: Workspace, found: Found, request: AdoptRequest) -> Prop
             details=listing.lines(),
         )
     text = render_adopted(distributions, memberships, now=ws.now, newline=target.spec.newline)
+    require_kept(
+        ws,
+        target,
+        text,
+        usernames=found.usernames,
+        rules=listing.kept_rules,
+        members=listing.kept_members,
+    )
     document: dict[str, Any] = {}
     if distributions:
         document["distributions"] = distributions
@@ -173,6 +203,56 @@ def compute_adoption(ws: Workspace, found: Found, request: AdoptRequest) -> Prop
 
 
 _ORDER = ("name", "collection", "path", "grants")
+
+
+def require_kept(
+    ws: Workspace,
+    target: ParsedText,
+    text: str,
+    *,
+    usernames: Mapping[str, str],
+    rules: Iterable[RuleKey],
+    members: Iterable[tuple[str, str]] = (),
+) -> None:
+    """Prove the adoption: with ``text`` as ``target``'s new content, planning against
+    the same live state (``usernames``: identity UUID -> username, as Auth resolved
+    them) keeps the live ``rules`` and ``members`` written (in force, or revoked at an expiry
+    that has passed: never pruned). ``EditRefused`` otherwise, so that a mistake here
+    can never turn into a prune (and, after the grace, a deleted directory). A spec set
+    that does not validate is left to the writer's own check, which names the errors."""
+    sources = [
+        (f.spec.name, f.spec.encode())
+        for f in ws.files
+        if f.spec.exists and f.spec.path != target.spec.path
+    ]
+    sources.append((target.spec.name, target.spec.encode(text)))
+    intent, _ = compute_spec_set(sources, now=ws.now)
+    if intent is None:
+        return
+    identities = {
+        username: Identity(identity_id, username) for identity_id, username in usernames.items()
+    }
+    desired = compute_desired(intent, identities, now=ws.now)
+    lost = sorted(
+        f"{key[1]}:{key[2]} on {key[3]}"
+        for key in rules
+        if key not in desired.rules and key not in desired.revoked
+    )
+    lost.extend(
+        sorted(
+            f"member {identity_id} of group {group_id}"
+            for group_id, identity_id in members
+            if (group_id, identity_id) not in desired.members
+            and (group_id, identity_id) not in desired.expired_members
+        )
+    )
+    if lost:
+        raise EditRefused(
+            "the file import would write does not keep everything it adopts, so the next "
+            f"plan would remove: {'; '.join(lost)}. Nothing was imported",
+            hint="this is a bug in `reconciler import`: please report it; meanwhile write "
+            "grants for these by hand",
+        )
 
 
 def render_adopted(
@@ -232,7 +312,6 @@ def _read_policy(node: MappingNode) -> _Policy:
         max_permissions="rw" if text("max_permissions") == "rw" else "r",
         allow_public=(text("allow_public") or "").lower() == "true",
         max_duration=duration,
-        cleanup=(text("cleanup") or "").lower() == "true",
     )
 
 
@@ -264,6 +343,12 @@ def _distributions(
         if key in found.revoked_rules:
             listing.declared.append(f"{shown} (revoked there: the plan deletes it)")
             continue
+        if "{" in rule.path or "}" in rule.path:
+            listing.removed.append(
+                f"{shown} (`{{` and `}}` mark placeholders in a spec's path, so this "
+                "path cannot be written there; adopt it by renaming the directory)"
+            )
+            continue
         if rule.principal_type in PUBLIC_KINDS and not policy.allow_public:
             listing.removed.append(
                 f"{shown} (collection {collection.name} has allow_public: false; "
@@ -273,6 +358,7 @@ def _distributions(
         grant = _grant(
             rule, collection, found=found, request=request, policy=policy, now=now, listing=listing
         )
+        listing.kept_rules.add(key)
         prefix = _per_user_prefix(rule)
         if prefix is not None:
             per_user.setdefault(prefix, []).append(grant)
@@ -292,8 +378,10 @@ def _per_user_prefix(rule: LiveRule) -> str | None:
     """``/disthome/`` for an identity's rule on ``/disthome/<its UUID>/``, else None."""
     if rule.principal_type != "identity" or not rule.principal:
         return None
-    tail = rule.principal.lower() + "/"
-    if not rule.path.lower().endswith("/" + tail):
+    # Exactly the UUID as Globus spells it in the rule: `{identity_id}` expands to that,
+    # so a directory named in another case is another path (and would be pruned).
+    tail = rule.principal + "/"
+    if not rule.path.endswith("/" + tail):
         return None
     return rule.path[: len(rule.path) - len(tail)]
 
@@ -324,10 +412,13 @@ def _grant(
     grant: dict[str, Any] = dict([_principal(rule, found)])
     grant["expires"] = Timestamp(format_instant(expires))
     grant["permissions"] = permissions
-    if policy.cleanup:
-        grant["cleanup"] = False
+    # Always said, not only where the policy cleans up today: a policy switched on later
+    # must not delete data the reconciler never put there when this access ends.
+    grant["cleanup"] = False
     until = f"until {format_instant(expires)}"
-    if changes:
+    if expires <= now:
+        listing.expired.append(f"{shown} (expired at {format_instant(expires)})")
+    elif changes:
         listing.changed.append(f"{shown} {until} ({'; '.join(changes)})")
     else:
         listing.adopted.append(f"{shown} {until}")
@@ -365,6 +456,12 @@ def _memberships(
         if (group.id, member.identity_id) in found.listed_members:
             listing.declared.append(shown)
             continue
+        if member.source_group_id:
+            # The subgroup's membership, not this group's: listing it would make the
+            # reconciler add the person directly once they leave the subgroup.
+            via = found.group_names.get(member.source_group_id) or member.source_group_id
+            listing.untouched.append(f"{shown} (through subgroup {via}: the subgroup's membership)")
+            continue
         if member.status != "active":
             if group.mode == "exclusive" and member.status == "invited":
                 listing.removed.append(
@@ -375,6 +472,7 @@ def _memberships(
                 listing.untouched.append(f"{shown} ({member.status}, not a member now)")
             continue
         listing.adopted.append(f"{shown} until {format_instant(request.expiry.instant)}")
+        listing.kept_members.add((group.id, member.identity_id))
         yield {
             "group": group.name,
             "identity": who,

@@ -13,7 +13,13 @@ import pytest
 
 from reconciler.spec import load_spec_set
 from tests.integration.conftest import SandboxHandle
-from tests.integration.engine.conftest import COLLECTION, GROUP, World, groups_yaml
+from tests.integration.engine.conftest import (
+    COLLECTION,
+    COLLECTIONS_YAML,
+    GROUP,
+    World,
+    groups_yaml,
+)
 
 
 @pytest.fixture
@@ -122,4 +128,94 @@ def test_import_names_unknown_collections_and_changes_nothing(world: World) -> N
     assert result.exit_code == 1
     assert "no collection `tutoral`" in result.output
     assert "tutorial" in result.output
+    assert not out.exists()
+
+
+def test_adopted_data_outlives_its_access_whatever_the_policy_becomes(
+    world: World,
+    seeded: Callable[[], None],
+    sandbox: SandboxHandle,
+    transfer_client: globus_sdk.TransferClient,
+) -> None:
+    """A directory named after the grantee's UUID in upper case is adopted as its own
+    path (folded, the next plan pruned it and scheduled the removal of the user's data),
+    and every adopted grant says ``cleanup: false``: imported under a policy that does
+    not clean up, the policy switched on later, the access expires, the data stays."""
+    world.write("collections.yaml", COLLECTIONS_YAML.replace("cleanup: true", "cleanup: false"))
+    seeded()
+    sandbox.control.add_client(sandbox.client_id)
+    sandbox.control.grant_role("access_manager", sandbox.client_id, collection_id=COLLECTION)
+    dave = world.identity("dave@example.org")
+    upper = f"/disthome/{dave.upper()}/"
+    sandbox.control.add_files(COLLECTION, [f"{upper}results.h5", "/disthome/notes/a.txt"])
+    for path in (upper, "/disthome/notes/"):
+        transfer_client.add_endpoint_acl_rule(
+            COLLECTION,
+            {"DATA_TYPE": "access", "principal_type": "identity", "principal": dave,
+             "path": path, "permissions": "r"},
+        )  # fmt: skip
+    specs, out = str(world.specs), world.specs / "imported.yaml"
+    done = world.cli(
+        "import", specs, "--sandbox", "--collection", "tutorial", "--for", "10d",
+        "--out", str(out),
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    text = out.read_text()
+    assert f"path: {upper}" in text
+    assert "{identity_id}" not in text
+    assert text.count("cleanup: false") == 2
+
+    plan = json.loads(world.cli("plan", "--sandbox", "--output", "json", specs).output)
+    kinds = {a["kind"] for a in plan["actions"]}
+    assert kinds == {"update_rule"}, plan["actions"]  # the expiries only
+
+    # The policy now cleans up; the access ends; the data the reconciler never put
+    # there is kept.
+    world.write("collections.yaml", COLLECTIONS_YAML)
+    applied = world.cli("apply", "--sandbox", "--auto-approve", specs)
+    assert applied.exit_code == 0, applied.output
+    later = sandbox.control.advance_clock(11 * 86400)["now"]
+    expired = world.cli("apply", "--sandbox", "--auto-approve", "--now", later, specs)
+    assert expired.exit_code == 0, expired.output
+    assert "delete rule" in expired.output
+    assert not [r for r in world.rules() if r["principal"] == dave]
+    files = {e["path"] for e in world.collection()["tree"] if e["type"] == "file"}
+    assert {f"{upper}results.h5", "/disthome/notes/a.txt"} <= files
+
+
+def test_a_member_through_a_subgroup_is_not_imported_as_a_membership(
+    world: World, hand_made: dict[str, str], sandbox: SandboxHandle
+) -> None:
+    """Imported as a membership of its own, the person would be added to the group
+    directly once they left the subgroup: more access than exists."""
+    erin = world.identity("erin@example.org")
+    sub = "5b0b0b0b-0000-4000-8000-00000000050b"
+    sandbox.control.add_group(sub, name="sub", members=[erin], parent=GROUP)
+    specs, out = str(world.specs), world.specs / "imported.yaml"
+    done = world.cli(
+        "import", specs, "--sandbox", "--collection", "tutorial", "--group", "tutorial-users",
+        "--for", "30d", "--out", str(out),
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "erin@example.org" not in out.read_text()
+    assert "identity: carol@example.org" in out.read_text()
+    assert "member erin@example.org of tutorial-users (through subgroup" in done.output
+
+
+def test_import_from_a_collection_globus_refuses_to_show_is_one_error_line(
+    world: World, hand_made: dict[str, str], sandbox: SandboxHandle
+) -> None:
+    sandbox.control.inject_fault(
+        path=f"/endpoint/{COLLECTION}/access_list$", status=403, code="PermissionDenied"
+    )
+    out = world.specs / "imported.yaml"
+    result = world.cli(
+        "import", str(world.specs), "--sandbox", "--collection", "tutorial", "--for", "30d",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "internal error" not in result.output
+    assert "Globus refused to show what to adopt" in result.output
+    assert f"collection tutorial ({COLLECTION})" in result.output
+    assert "403" in result.output
     assert not out.exists()

@@ -10,7 +10,13 @@ import pytest
 
 from reconciler.core.intent import CollectionIntent, GroupIntent, Origin
 from reconciler.core.live import LiveCollection, LiveGroup, LiveMember, LiveRule
-from reconciler.editing.adopting import AdoptRequest, Found, compute_adoption
+from reconciler.editing.adopting import (
+    AdoptRequest,
+    Found,
+    compute_adoption,
+    render_adopted,
+    require_kept,
+)
 from reconciler.editing.arguments import Expiry
 from reconciler.editing.checking import compute_checked
 from reconciler.editing.errors import EditRefused
@@ -158,7 +164,9 @@ def test_the_policy_narrows_terms_and_public_rules_it_forbids_are_named() -> Non
     assert "allow_public: false" in details
     assert "permissions: rw" not in text
     assert "public" not in text
-    assert "cleanup" not in text  # the collection does not clean up: nothing to override
+    # Said even where the collection does not clean up: a policy switched on later must
+    # not delete data the reconciler never put there.
+    assert text.count("cleanup: false") == text.count("- identity:") == 2
     assert "expires: 2026-12-26T12:00:00Z" in text
 
 
@@ -209,3 +217,68 @@ def test_an_existing_file_is_replaced_only_when_asked(tmp_path: Path) -> None:
     (written / "c.yaml").write_text(declarations("{cleanup: true}"))
     (written / "imported.yaml").write_text(text)
     assert load_spec_set([written], now=NOW).ok
+
+
+def test_a_directory_named_after_the_uuid_in_another_case_is_not_folded() -> None:
+    """``{identity_id}`` expands to the UUID as Globus spells it: folding an upper-case
+    directory name would make the next plan prune the rule and, after the grace,
+    remove the directory the user's data is in."""
+    upper = f"/disthome/{ALICE.upper()}/"
+    proposal, text = adopt(found(rule(ALICE, upper), rule(BOB, f"/disthome/{BOB}/")))
+    assert f"      - identity: alice@example.org\n        path: {upper}\n" in text
+    assert "imported-tutorial-per-user" in text  # bob's, spelled as Globus spells it
+    assert proposal.summary.startswith("import 2 rules in 2 distributions")
+
+
+def test_a_path_with_braces_is_listed_not_written_as_a_template() -> None:
+    proposal, text = adopt(
+        found(rule(ALICE, "/disthome/{identity_id}/"), rule(BOB, "/disthome/b/"))
+    )
+    assert "{identity_id}" not in text
+    details = "\n".join(proposal.details)
+    assert "not adopted: the next plan would remove these:" in details
+    assert "on tutorial:/disthome/{identity_id}/ (`{` and `}` mark placeholders" in details
+
+
+def test_a_rule_expired_already_keeps_its_expiry_and_its_data() -> None:
+    proposal, text = adopt(found(rule(ALICE, "/disthome/old/", expires=NOW - timedelta(days=2))))
+    assert "expires: 2026-11-24T12:00:00Z\n        permissions: r\n        cleanup: false" in text
+    details = "\n".join(proposal.details)
+    assert "adopted, but expired already (the plan deletes the rule; its data stays):" in details
+
+
+def test_a_member_through_a_subgroup_is_not_adopted_as_a_membership() -> None:
+    """Written as a membership, the person would be added to the group directly once
+    they left the subgroup: more access than exists."""
+    sub = "eeeeeeee-5555-4555-8555-eeeeeeeeeeee"
+    members = (
+        LiveMember(ALICE, "alice@example.org", "member", "active", source_group_id=sub),
+        LiveMember(BOB, None, "member", "active", source_group_id=sub),
+        LiveMember(BOB, None, "member", "active"),  # and a membership of its own
+    )
+    proposal, text = adopt(found(groups=((GROUP, LiveGroup(GID, members)),)))
+    assert "alice@example.org" not in text
+    assert text.count(f"    identity: {BOB}\n") == 1
+    details = "\n".join(proposal.details)
+    assert f"member alice@example.org of users (through subgroup {sub}" in details
+
+
+def test_a_file_that_would_not_keep_what_it_adopts_is_refused() -> None:
+    """The proof: planning the spec set with the new file keeps every adopted rule and
+    membership, else nothing is written (a wrong folding would become a prune)."""
+    ws = workspace()
+    target = ws.files[1]
+    grant = {"identity": "alice@example.org", "expires": "2026-12-26T12:00:00Z", "cleanup": False}
+    # Alice's rule is on her upper-case directory; the folded template is lower case.
+    dist = {"collection": "tutorial", "path": "/disthome/{identity_id}/", "grants": [grant]}
+    text = render_adopted([{"name": "x", **dist}], [], now=NOW)
+    usernames = {ALICE: "alice@example.org"}
+    upper = (CID, "identity", ALICE, f"/disthome/{ALICE.upper()}/")
+    with pytest.raises(EditRefused, match="does not keep everything it adopts") as refused:
+        require_kept(ws, target, text, usernames=usernames, rules=[upper])
+    assert f"identity:{ALICE} on /disthome/{ALICE.upper()}/" in refused.value.message
+    with pytest.raises(EditRefused, match=f"member {BOB} of group {GID}"):
+        require_kept(ws, target, text, usernames=usernames, rules=[], members=[(GID, BOB)])
+    # The same file keeps the rule on the directory the template names.
+    lower = (CID, "identity", ALICE, f"/disthome/{ALICE}/")
+    require_kept(ws, target, text, usernames=usernames, rules=[lower])
