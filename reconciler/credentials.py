@@ -3,8 +3,12 @@
 In order: a confidential client from ``GLOBUS_CLIENT_ID`` plus ``GLOBUS_CLIENT_SECRET``,
 or plus a secret file (``--client-secret-file``, or ``client-secret`` in systemd's
 ``$CREDENTIALS_DIRECTORY``); else the tokens a Globus-enabled JupyterHub puts in
-``GLOBUS_DATA`` (a base64-encoded pickle, decoded with an unpickler that admits only
-plain containers and scalars, never a class; its shapes are ``reconciler.hub``'s).
+``GLOBUS_DATA`` (a base64-encoded pickle; its shapes are ``reconciler.hub``'s). The
+pickle is read as plain data only: at most ``MAX_GLOBUS_DATA`` bytes, every opcode
+checked first (``pickletools``, which also checks each declared length against the data
+actually there: a few bytes declaring a gigabyte string would otherwise make the C
+unpickler allocate it), only the opcodes of plain containers and scalars admitted, then
+an unpickler that refuses every global; any failure is a ``ConfigurationError``.
 Secrets never reach ``repr`` or logs.
 
 Hub tokens are a user's access tokens: they expire (about 48 hours) and only the hub
@@ -19,6 +23,7 @@ import binascii
 import io
 import os
 import pickle
+import pickletools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +56,27 @@ class TokenCredentials:
 Credentials = ClientCredentials | TokenCredentials
 
 
+MAX_GLOBUS_DATA = 1 << 20
+"""Bytes of decoded ``GLOBUS_DATA`` read at most (a hub's bundle is a few kilobytes)."""
+
+PLAIN_OPCODES = frozenset(
+    {
+        *("PROTO", "FRAME", "STOP", "MARK", "POP", "POP_MARK", "DUP"),
+        *("NONE", "NEWTRUE", "NEWFALSE", "INT", "BININT", "BININT1", "BININT2"),
+        *("LONG", "LONG1", "LONG4", "FLOAT", "BINFLOAT"),
+        *("STRING", "BINSTRING", "SHORT_BINSTRING"),
+        *("UNICODE", "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"),
+        *("SHORT_BINBYTES", "BINBYTES", "BINBYTES8", "BYTEARRAY8"),
+        *("EMPTY_LIST", "APPEND", "APPENDS", "LIST"),
+        *("EMPTY_TUPLE", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3"),
+        *("EMPTY_DICT", "DICT", "SETITEM", "SETITEMS", "EMPTY_SET", "ADDITEMS", "FROZENSET"),
+        *("GET", "BINGET", "LONG_BINGET", "PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"),
+    }
+)
+"""The pickle opcodes of plain containers and scalars: nothing that names, calls or
+builds an object, reads a persistent id or an out-of-band buffer."""
+
+
 class _PlainUnpickler(pickle.Unpickler):
     """Refuses every global: only dicts, lists, tuples, sets, str, bytes, numbers,
     booleans and None can come out, so a crafted pickle cannot run code."""
@@ -59,13 +85,52 @@ class _PlainUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"GLOBUS_DATA may not reference {module}.{name}")
 
 
+def require_plain_pickle(raw: bytes) -> None:
+    """Refuse ``raw`` unless it is a well-formed pickle of plain data only, without
+    unpickling it (``pickletools`` reads the opcodes and checks every length)."""
+    if len(raw) > MAX_GLOBUS_DATA:
+        raise ConfigurationError(
+            f"GLOBUS_DATA is {len(raw)} bytes decoded, more than the {MAX_GLOBUS_DATA} a "
+            "token bundle can need"
+        )
+    strings: list[str] = []
+    try:
+        for opcode, arg, _ in pickletools.genops(raw):
+            if opcode.name == "FRAME" and isinstance(arg, int) and arg > len(raw):
+                raise ValueError(f"a frame of {arg} bytes in {len(raw)} bytes of data")
+            if opcode.name in PLAIN_OPCODES:
+                if isinstance(arg, str):
+                    strings = [*strings[-1:], arg]
+                continue
+            raise ConfigurationError(
+                "GLOBUS_DATA may hold plain data only (dicts, lists, strings, numbers); it "
+                + _describe_refused(opcode.name, arg, strings)
+            )
+    except ValueError as err:  # a malformed opcode or argument, or a length beyond the end
+        raise ConfigurationError(f"GLOBUS_DATA is not a readable token bundle: {err}") from err
+
+
+def _describe_refused(opcode: str, arg: object, strings: list[str]) -> str:
+    if opcode in ("GLOBAL", "INST") and isinstance(arg, str):
+        return "may not reference " + arg.replace(" ", ".")
+    if opcode == "STACK_GLOBAL" and len(strings) == 2:
+        return f"may not reference {strings[0]}.{strings[1]}"
+    return f"uses the pickle opcode {opcode}, which builds an object"
+
+
 def decode_globus_data(blob: str) -> dict[str, Any]:
     """Decode a JupyterHub ``GLOBUS_DATA`` value; raises ConfigurationError when bad."""
     try:
         raw = base64.b64decode(blob, validate=False)
+    except (binascii.Error, ValueError) as err:
+        raise ConfigurationError(f"GLOBUS_DATA is not base64: {err}") from err
+    require_plain_pickle(raw)
+    try:
         data = _PlainUnpickler(io.BytesIO(raw)).load()
-    except (binascii.Error, pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
-        raise ConfigurationError(f"GLOBUS_DATA is not a readable token bundle: {err}") from err
+    except Exception as err:  # checked plain data that still fails to load is bad data
+        raise ConfigurationError(
+            f"GLOBUS_DATA is not a readable token bundle: {type(err).__name__}: {err}"
+        ) from err
     if not isinstance(data, dict):
         raise ConfigurationError("GLOBUS_DATA must hold a dict of tokens")
     return data
