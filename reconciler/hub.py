@@ -58,19 +58,46 @@ def compute_hub_tokens(data: Mapping[str, Any]) -> dict[str, HubToken]:
     """The access tokens by resource server: from ``data["tokens"]`` (both hub shapes),
     or a plain ``{resource_server: {"access_token": ...}}`` mapping. Tokens the hub only
     left inside ``token_response`` are not taken: a hub that excludes a token from
-    ``tokens`` means the notebook not to use it."""
+    ``tokens`` means the notebook not to use it.
+
+    When each expires: ``expires_at_seconds`` where the hub kept it (the tutorial's hub,
+    oauthenticator before 16), else ``expires_in`` counted from the id_token's ``iat``
+    (oauthenticator 16 keeps only ``expires_in``; the id_token came in the same token
+    response, so its ``iat`` is when the tokens were issued). Unknown otherwise."""
     by_server = data.get("tokens", data)
     if not isinstance(by_server, Mapping):
         raise ConfigurationError("GLOBUS_DATA has no 'tokens' mapping")
+    issued = compute_issued_at(data)
     tokens: dict[str, HubToken] = {}
     for server, entry in by_server.items():
         if isinstance(entry, Mapping) and isinstance(entry.get("access_token"), str):
-            expires = entry.get("expires_at_seconds")
-            tokens[str(server)] = HubToken(
-                entry["access_token"],
-                expires if isinstance(expires, int) and not isinstance(expires, bool) else None,
-            )
+            expires = _seconds(entry.get("expires_at_seconds"))
+            lifetime = _seconds(entry.get("expires_in"))
+            if expires is None and issued is not None and lifetime is not None:
+                expires = issued + lifetime
+            tokens[str(server)] = HubToken(entry["access_token"], expires)
     return tokens
+
+
+def compute_issued_at(data: Mapping[str, Any]) -> int | None:
+    """When the hub's tokens were issued: the ``iat`` of the id_token that came with
+    them (None when there is none, or it cannot be read)."""
+    try:
+        found = find_id_token(data)
+        claims = compute_jwt_claims(found) if isinstance(found, str) else found
+    except ConfigurationError:
+        return None
+    return _seconds(claims.get("iat")) if isinstance(claims, Mapping) else None
+
+
+def _seconds(value: object) -> int | None:
+    """A whole number of seconds (an int, or a finite float), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return int(value)
+    except (OverflowError, ValueError):  # inf, nan
+        return None
 
 
 def compute_jwt_claims(id_token: str) -> dict[str, Any]:

@@ -152,9 +152,13 @@ def oauthenticator_16(
     *,
     exclude: tuple[str, ...] = DEFAULT_EXCLUDED,
     claims: Mapping[str, Any] = ID_TOKEN_CLAIMS,
+    issued_at: int | None = None,
 ) -> dict[str, Any]:
     """oauthenticator 16 and later (``build_auth_state_dict``); ``globus_user`` is the
-    userinfo form of ``claims``."""
+    userinfo form of ``claims``. The tokens and the id_token are issued together, at
+    ``issued_at`` (default now): the id_token's ``iat`` and ``exp`` say so."""
+    issued = int(time.time()) if issued_at is None else issued_at
+    claims = {**claims, "iat": issued, "exp": issued + 172800}
     attrs = ("expires_in", "resource_server", "scope", "token_type", "refresh_token")
 
     def raw(server: str, token: str) -> dict[str, Any]:

@@ -61,13 +61,23 @@ def test_the_tutorial_shape_gives_every_token_and_the_identity() -> None:
 def test_oauthenticators_default_shape_gives_only_what_the_hub_passed_on() -> None:
     """token_response still holds the excluded Auth and Groups tokens: they are not
     taken, the hub excluded them on purpose."""
-    bundle = hub_shapes.oauthenticator_16(TOKENS)
+    bundle = hub_shapes.oauthenticator_16(TOKENS, issued_at=1_800_000_000)
     assert bundle["token_response"]["access_token"] == "A"
     creds = load_credentials({"GLOBUS_DATA": encode(bundle)})
     assert isinstance(creds, TokenCredentials)
     assert dict(creds.tokens) == {"transfer.api.globus.org": "T"}
     assert creds.identity_id == PRIMARY
-    assert creds.expires_at == {}  # expires_in only: no absolute time to check against
+    # expires_in only, counted from the id_token's iat (issued with the tokens)
+    assert creds.expires_at == {"transfer.api.globus.org": 1_800_000_000 + 172800}
+
+
+def test_without_an_id_token_expires_in_gives_no_expiry() -> None:
+    bundle = hub_shapes.oauthenticator_16(TOKENS, issued_at=1_800_000_000)
+    del bundle["token_response"]["id_token"]
+    del bundle["globus_user"]
+    creds = load_credentials({"GLOBUS_DATA": encode(bundle)})
+    assert isinstance(creds, TokenCredentials)
+    assert creds.expires_at == {}  # no issue time: Globus itself says when it has expired
 
 
 def test_an_old_oauthenticator_shape_has_tokens_but_no_identity() -> None:

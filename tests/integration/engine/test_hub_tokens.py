@@ -4,6 +4,9 @@ named in one line with the hub setting that brings it, and the daemon is refused
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 import globus_sdk
 import pytest
 from globus_sdk.scopes import AuthScopes, GroupsScopes, TransferScopes
@@ -125,6 +128,25 @@ def test_an_expired_hub_token_says_to_sign_in_again(
     assert result.exit_code == 1
     assert "expired at 2023-11-14T22:13:20+00:00" in result.output
     assert "restart your server from the hub's control panel" in result.output
+
+
+def test_an_expired_token_from_oauthenticator_16_is_not_sent(
+    hub: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """oauthenticator 16 keeps only ``expires_in``: counted from the id_token's ``iat``
+    (the same token response), a token issued 49 hours ago has expired and is not sent.
+    Before, with no expiry known, it was used until Globus refused it."""
+    hub.write("users.yaml", UUID_GRANT)
+    issued = int(time.time()) - 49 * 3600
+    bundle = hub_shapes.oauthenticator_16(sandbox_tokens(hub), exclude=(), issued_at=issued)
+    monkeypatch.setenv("GLOBUS_DATA", hub_shapes.encode(bundle))
+    since = hub.control.request_log()["next"]
+    result = hub.cli("plan", str(hub.specs))
+    assert result.exit_code == 1, result.output
+    expired = datetime.fromtimestamp(issued + 172800, UTC).isoformat(timespec="seconds")
+    assert f"token in GLOBUS_DATA expired at {expired}" in result.output
+    assert "restart your server from the hub's control panel" in result.output
+    assert hub.api_calls(since) == []
 
 
 def test_the_daemon_refuses_hub_tokens(hub: World, monkeypatch: pytest.MonkeyPatch) -> None:
