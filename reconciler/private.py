@@ -1,5 +1,6 @@
 """Files and directories only their owner may read: the state directory (0700), the
-state store and its SQLite companions, saved plans and the token cache (0600).
+state store and its SQLite companions, saved plans, state exports and the token cache
+(0600).
 
 They say who can read what, until when, and hold live tokens, so nobody else on the
 host should read them. New ones are created private (never open for an instant), and
@@ -14,8 +15,9 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 from reconciler.errors import ConfigurationError
 
@@ -75,6 +77,15 @@ def tighten_private_files(paths: Iterable[Path]) -> None:
 def write_private_text(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` atomically, mode 0600 from the first byte (a
     temporary file in the same directory, renamed over it)."""
+    with open_private_text(path) as stream:
+        stream.write(text)
+
+
+@contextlib.contextmanager
+def open_private_text(path: Path) -> Iterator[TextIO]:
+    """A text stream that replaces ``path`` atomically when the block ends without an
+    error, mode 0600 from the first byte (for what is too big to build in memory, such
+    as a state store's export); an error leaves ``path`` as it was."""
     directory = path.parent if str(path.parent) else Path(".")
     try:
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
@@ -82,7 +93,7 @@ def write_private_text(path: Path, text: str) -> None:
         raise ConfigurationError(f"cannot write {path}: {err.strerror or err}") from err
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+            yield stream
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
@@ -90,3 +101,7 @@ def write_private_text(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise ConfigurationError(f"cannot write {path}: {err.strerror or err}") from err
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

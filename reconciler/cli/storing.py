@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from reconciler.cli.options import reported, state_db_option
+from reconciler.private import open_private_text
 from reconciler.state import SqliteLocation, StoreLocation
 from reconciler.state.exporting import ExportFormatError, apply_import, render_export
 from reconciler.state.migrating import latest_version
@@ -79,7 +80,8 @@ def export_command(*, state_db: str | None, sandbox: bool, out_file: Path | None
             for line in lines:
                 click.echo(line)
         else:
-            with out_file.open("w", encoding="utf-8") as handle:
+            # The whole journal of who could read what: 0600, like the store itself.
+            with open_private_text(out_file) as handle:
                 handle.writelines(line + "\n" for line in lines)
     finally:
         store.close()

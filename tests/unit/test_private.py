@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from reconciler.cli import cli
 from reconciler.errors import ConfigurationError
 from reconciler.private import (
     make_private_dir,
@@ -90,3 +92,33 @@ def test_an_older_world_readable_store_is_tightened_when_opened(tmp_path: Path) 
         assert {f.name: mode(f) for f in files} == {f.name: 0o600 for f in files}
     finally:
         older.close()
+
+
+def test_a_state_export_written_to_a_file_is_0600(tmp_path: Path) -> None:
+    """``state export --out FILE`` holds every row of the store, the journal of who could
+    read what included: private like the store (it was written 0644, umask allowing)."""
+    db = tmp_path / "state.db"
+    store = open_store(db)
+    try:
+        store.record_consumed(("c", "identity", "alice-uuid", "/d/"), now=datetime.now(UTC))
+    finally:
+        store.close()
+    fresh, old = tmp_path / "fresh.jsonl", tmp_path / "old.jsonl"
+    old.write_text("stale")
+    os.chmod(old, 0o644)
+    previous = os.umask(0o022)
+    try:
+        for out in (fresh, old):
+            result = CliRunner().invoke(
+                cli, ["state", "export", "--state-db", str(db), "--out", str(out)]
+            )
+            assert result.exit_code == 0, result.output
+    finally:
+        os.umask(previous)
+    assert (mode(fresh), mode(old)) == (0o600, 0o600)
+    assert "alice-uuid" in fresh.read_text()
+    assert fresh.read_text() == old.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith("jsonl")) == [
+        "fresh.jsonl",
+        "old.jsonl",
+    ]
