@@ -81,7 +81,9 @@ def compute_notice(ctx: RetryContext, service: str, retries: int) -> RetryNotice
 
 
 def compute_host(url: str) -> str:
-    return urlsplit(url).netloc or url or "?"
+    """``host:port`` of ``url``: never the user information a service URL may carry
+    (``https://user:password@proxy/``), nor the path and query."""
+    return urlsplit(url).netloc.rpartition("@")[2] or "?"
 
 
 def compute_network_cause(err: BaseException) -> str:

@@ -266,6 +266,24 @@ def test_network_errors_name_the_host_and_cause_after_announcing_each_retry(
     assert str(notices[0]) == (f"transfer: 127.0.0.1:{port}: connection refused; retrying (1 of 5)")
 
 
+def test_a_password_in_a_service_url_is_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    port = closed_port()
+    url = f"http://proxyuser:s3cretpw@127.0.0.1:{port}/"
+    monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_TRANSFER", url)
+    notices: list[RetryNotice] = []
+    clients = connect(TokenCredentials({"transfer.api.globus.org": "t"}), on_retry=notices.append)
+    clients.transfer.retry_config.backoff = lambda _ctx: FAST
+    try:
+        with pytest.raises(GlobusError) as raised:
+            fetch_collection(clients.transfer, COLLECTION)
+    finally:
+        clients.close()
+    shown = [str(raised.value), *(str(n) for n in notices)]
+    assert notices
+    assert not [line for line in shown if "s3cretpw" in line or "proxyuser" in line], shown
+    assert f"cannot reach 127.0.0.1:{port}: connection refused" in shown[0]
+
+
 def test_a_retried_503_is_announced(world: World, seeded: object, sandbox: SandboxHandle) -> None:
     seeded()  # type: ignore[operator]
     sandbox.control.inject_fault(path="/access_list", status=503, times=2)
