@@ -371,8 +371,13 @@ def _report(
 
 
 def _saved_targets(plan_file: Path | None, saved: Plan, given: tuple[str, ...]) -> tuple[str, ...]:
-    """A saved plan is applied with the targets it was made with."""
+    """A saved plan is applied with the targets it was made with, and only with them."""
     if not saved.targets:
+        if given:
+            fail(
+                f"{plan_file}: this plan was made without --target; apply it without "
+                "--target, or save a targeted one with `reconciler plan --target ... --out`"
+            )
         return given
     if given and tuple(given) != saved.targets:
         fail(

@@ -210,6 +210,12 @@ def test_target_limits_plan_and_apply_and_never_prunes_outside(
                     "--target", "users", str(two.specs))  # fmt: skip
     assert other.exit_code == 1
     assert "this plan was made with --target shared" in other.output
+    untargeted = tmp_path / "full.json"
+    two.cli("plan", "--sandbox", "--out", str(untargeted), str(two.specs))
+    narrowed = two.cli("apply", "--sandbox", "--auto-approve", "--plan", str(untargeted),
+                       "--target", "shared", str(two.specs))  # fmt: skip
+    assert narrowed.exit_code == 1
+    assert "this plan was made without --target" in narrowed.output
     own = two.cli("apply", "--sandbox", "--auto-approve", "--plan", str(saved), str(two.specs))
     assert own.exit_code == 0, own.output
     rules = {r["path"] for r in two.rules()}
