@@ -1,12 +1,16 @@
 """The stable JSON form of a plan (``format_version`` 1): rendering and reading back.
 
 Documented in docs/plan-json.md. ``reconciler apply --plan FILE`` reads it back and
-refuses it when the live state's fingerprint has changed since it was written.
+refuses it when the live state's fingerprint has changed since it was written. A file
+holding a control character (other than a newline or a tab) anywhere is not a plan:
+nothing Globus or a valid spec set holds has one, and ``show-plan`` would print it to a
+terminal, where an escape sequence can rewrite or hide the lines a reviewer reads.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import MISSING, fields
 from datetime import datetime
 from typing import Any
@@ -50,6 +54,27 @@ ACTION_TYPES: dict[str, type[Action]] = {
 
 class PlanFileError(ReconcilerError):
     """A saved plan that cannot be read back."""
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _require_printable(value: object, where: str = "plan") -> None:
+    """Refuse a control character in any string of ``value`` (keys included)."""
+    if isinstance(value, str):
+        found = _CONTROL.search(value)
+        if found:
+            raise PlanFileError(
+                f"not a reconciler plan file: control character U+{ord(found.group()):04X} "
+                f"in {where}"
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _require_printable(key, where)
+            _require_printable(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _require_printable(item, f"{where}[{index}]")
 
 
 def _encode(value: object) -> object:
@@ -157,6 +182,7 @@ def plan_from_json(text: str) -> Plan:
     """Read a plan written by ``render_plan_json``; raises PlanFileError when it is not one."""
     try:
         doc = json.loads(text)
+        _require_printable(doc)
         if doc.get("format_version") != FORMAT_VERSION:
             raise PlanFileError(f"unsupported plan format_version {doc.get('format_version')!r}")
         guard = doc["guard"]

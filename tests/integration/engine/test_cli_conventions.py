@@ -121,6 +121,20 @@ def test_show_plan_renders_a_saved_plan(two: World, tmp_path: Path) -> None:
     assert "Plan: 4 change(s)" in text.output
     markdown = two.cli("show-plan", "--output", "markdown", str(saved))
     assert markdown.output.startswith("### reconciler plan")
+    # A tampered file whose text would rewrite the reviewer's terminal is not a plan:
+    # ESC [1A ESC [2K erases the line above (a "delete rule", say).
+    doc = json.loads(saved.read_text())
+    doc["notes"].append("\x1b[1A\x1b[2K\rnothing to see")
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(doc))
+    for command in (
+        ["show-plan"],
+        ["apply", "--sandbox", "--auto-approve", str(two.specs), "--plan"],
+    ):
+        refused = two.cli(*command, str(tampered))
+        assert refused.exit_code == 1
+        assert "control character U+001B in plan.notes[" in refused.output
+        assert "\x1b" not in refused.output
     for bad, why in (
         ("not json", "not a reconciler plan file"),
         ('{"format_version": 9}', "unsupported plan format_version 9"),
