@@ -8,6 +8,8 @@ blocked plan; ``apply`` 0 converged, 1 any failure or refusal.
 from __future__ import annotations
 
 import functools
+import os
+import stat
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -418,9 +420,23 @@ def _plan_to_apply(
     return plan
 
 
+MAX_PLAN_FILE = 1 << 30
+"""Bytes of a saved plan read at most (100 000 actions take about 60 MB)."""
+
+
 def _read_saved_plan(plan_file: Path) -> Plan:
+    """The plan saved in ``plan_file``: a regular file (opened without waiting, so a FIFO
+    is refused rather than waited on forever, and a device such as /dev/zero is never
+    read) of at most ``MAX_PLAN_FILE`` bytes."""
     try:
-        return plan_from_json(plan_file.read_text(encoding="utf-8"))
+        handle = os.open(plan_file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(handle, "rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                fail(f"{plan_file}: not a regular file, so not a plan saved by `plan --out`")
+            data = stream.read(MAX_PLAN_FILE + 1)
+        if len(data) > MAX_PLAN_FILE:
+            fail(f"{plan_file}: larger than {MAX_PLAN_FILE} bytes, so not a saved plan")
+        return plan_from_json(data.decode("utf-8"))
     except (OSError, UnicodeDecodeError, PlanFileError) as err:
         fail(f"{plan_file}: {getattr(err, 'strerror', None) or err}")
 

@@ -6,8 +6,13 @@ tested with a pty in tests/integration/engine/test_cli_conventions.py.)"""
 
 from __future__ import annotations
 
+import os
+import resource
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 import pytest
@@ -136,3 +141,43 @@ def test_shell_completion_as_documented() -> None:
     }
     words = CliRunner(env=env).invoke(cli, [], prog_name="reconciler")
     assert "plain,show-plan" in words.output.splitlines()
+
+
+def _limited_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+@pytest.mark.parametrize("command", [["show-plan"], ["apply", "--auto-approve", "--plan"]])
+def test_a_saved_plan_that_is_not_a_regular_file_is_refused_without_reading_it(
+    command: list[str], tmp_path: Path
+) -> None:
+    """A FIFO was waited on forever; /dev/zero was read until memory ran out (here, in a
+    child capped at 1 GiB, until MemoryError)."""
+    fifo = tmp_path / "plan.json"
+    os.mkfifo(fifo)
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "c.yaml").write_text(
+        "collections:\n  c:\n    id: e56c36e4-1063-11e6-a747-22000bf2d559\n    root: /d/\n"
+    )
+    for path in (str(fifo), "/dev/zero"):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "reconciler",
+                *command,
+                path,
+                *(["specs"] if len(command) > 1 else []),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=_limited_memory,
+            cwd=tmp_path,
+            check=False,
+        )
+        assert done.returncode == 1, done.stderr
+        assert done.stderr == (
+            f"error: {path}: not a regular file, so not a plan saved by `plan --out`\n"
+        )
