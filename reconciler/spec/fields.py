@@ -21,7 +21,7 @@ from reconciler.spec.diagnostics import (
     describe_value,
     did_you_mean,
 )
-from reconciler.spec.texts import check_path_text, check_token_text
+from reconciler.spec.texts import check_path_text, check_token_text, show
 from reconciler.spec.timeparse import EXPIRY_FORMS, parse_duration, parse_expiry
 
 PLACEHOLDERS = ("identity_id", "group_id", "distribution")
@@ -109,7 +109,7 @@ def _check_email(text: str) -> str:
     """One plain email address: printable ASCII, one ``@``, a dot in the domain."""
     if _EMAIL.fullmatch(text) is None or text.count("@") != 1:
         raise SpecValueError(
-            f"`{text}` is not an email address",
+            f"`{show(text)}` is not an email address",  # escaped: never sent raw to a terminal
             hint="write one address such as `alice@example.org` (printable ASCII, no spaces)",
         )
     return text

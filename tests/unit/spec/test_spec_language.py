@@ -111,6 +111,13 @@ BAD: dict[str, tuple[str, Expected]] = {
         ),
         [(9, 23, "error", "is not an email address")],
     ),
+    "notify_email with an escape character": (
+        grant(
+            "identity: a@b.org\npath: /disthome/a/\nexpires: 2026-12-01\nnotify: true\n"
+            'notify_email: "a\\e[31m@lab.org"'
+        ),
+        [(9, 23, "error", "`a\\x1b[31m@lab.org` is not an email address")],
+    ),
     "empty notify": (
         grant("identity: a@b.org\npath: /disthome/a/\nexpires: 2026-12-01\nnotify: ''"),
         [(8, 17, "error", "`notify` must be `true` or `false`, got the string ``")],
