@@ -7,7 +7,8 @@ Sets up a converged world quickly (no latency, no rate limit), then, with inject
 latency, measures one reconciler pass (plan, nothing to apply): its API calls by route,
 which must be the reads only (one access_list per collection, one get_group per group,
 identity lookups 100 per call), and its wall time; and the tutorial-style script re-run
-on the same world (mkdir and add-rule per grant, each answering Exists). Collections
+on the same world (per grant: look the user up, mkdir and add-rule, each answering
+Exists). Collections
 hold at most 1000 rules, so N grants use ceil(N / 1000) collections.
 """
 
@@ -92,7 +93,8 @@ def main() -> None:
                     per_call[latency] = script_wall / script_calls
                     marker = ""
                 else:
-                    script_calls = 2 * grants + collections + math.ceil(grants / 100)
+                    # Per grant: a lookup, a mkdir, a rule; a parent per collection; a token.
+                    script_calls = 3 * grants + collections + 1
                     script_wall = per_call[latency] * script_calls
                     marker = "~"
                 print(

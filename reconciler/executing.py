@@ -6,16 +6,19 @@ state store) before the rule is deleted, so no crash can lose the schedule. Grou
 changes go in one batch call per group; all directory removals of a collection in one
 delete task. A failed action fails only what depends on it; everything else still runs,
 and the result lists both. Setting ``stop`` lets actions in flight finish and starts no
-new one (SIGTERM).
+new one (SIGTERM). Scheduling is O(N): at most ``concurrency`` units are submitted,
+the rest wait in a ready queue.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from reconciler.core.actions import (
     Action,
@@ -313,37 +316,44 @@ def execute(
     on_outcome: Callable[[Outcome], None] | None = None,
     stop: threading.Event | None = None,
 ) -> ApplyResult:
-    """Run every action of ``plan`` (which must not be blocked) and report each one."""
+    """Run every action of ``plan`` (which must not be blocked) and report each one.
+
+    At most ``concurrency`` units are submitted at a time; the rest wait in a ready
+    queue (in plan order) or for their dependencies. Each finished unit comes back
+    through a completion queue and releases its dependents, so the cost of scheduling
+    is constant per unit however large the plan is."""
     if plan.blocked:
         raise ReconcilerError("refusing to execute a blocked plan")
     nodes = _build_nodes(plan, port)
     outcomes: list[Outcome] = []
-
-    def report(outcome: Outcome) -> None:
-        outcomes.append(outcome)
-        if on_outcome is not None:
-            on_outcome(outcome)
+    waiting = {id(n): len(n.deps) for n in nodes}
+    ready: deque[_Node] = deque(n for n in nodes if not n.deps)
+    finished: Finished = queue.SimpleQueue()
+    settled: set[int] = set()
 
     def settle(node: _Node, results: Mapping[int, tuple[Status, str]]) -> None:
+        settled.add(id(node))
         failed: list[Action] = []
         for index, action in enumerate(node.actions):
             status, detail = results.get(index, ("failed", "no result"))
             if status != "done":
                 failed.append(action)
-            report(Outcome(action, status, detail))
+            outcome = Outcome(action, status, detail)
+            outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
         for dependent in node.dependents:
-            dependent.deps.remove(node)
             dependent.failed_deps.extend(failed)
+            waiting[id(dependent)] -= 1
+            if not waiting[id(dependent)]:
+                ready.append(dependent)
 
-    pending = {id(n): n for n in nodes}
-    running: dict[Future[Mapping[int, tuple[Status, str]]], _Node] = {}
+    running = 0
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="apply") as pool:
-        while pending or running:
-            stopping = stop is not None and stop.is_set()
-            for key, node in list(pending.items()):
-                if node.deps:
-                    continue
-                del pending[key]
+        while True:
+            while ready and running < max(1, concurrency):
+                node = ready.popleft()
+                stopping = stop is not None and stop.is_set()
                 if stopping or (node.failed_deps and not node.tolerant):
                     why = (
                         "skipped: stopping"
@@ -352,20 +362,27 @@ def execute(
                     )
                     settle(node, dict.fromkeys(range(len(node.actions)), ("skipped", why)))
                     continue
-                running[pool.submit(_guarded, node, stop)] = node
+                future = pool.submit(_guarded, node, stop)
+                future.add_done_callback(_sender(finished, node))
+                running += 1
             if not running:
-                if pending:  # a dependency cycle cannot happen; guard against looping forever
-                    for node in pending.values():
-                        settle(
-                            node,
-                            dict.fromkeys(range(len(node.actions)), ("skipped", "unsatisfiable")),
-                        )
-                    pending.clear()
                 break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                settle(running.pop(future), future.result())
+            node, future = finished.get()
+            running -= 1
+            settle(node, future.result())
+    # A dependency cycle cannot happen; should one ever, nothing goes unreported.
+    for node in nodes:
+        if id(node) not in settled:
+            settle(node, dict.fromkeys(range(len(node.actions)), ("skipped", "unsatisfiable")))
     return ApplyResult(tuple(outcomes))
+
+
+Finished = queue.SimpleQueue[tuple[_Node, Future[Mapping[int, tuple[Status, str]]]]]
+
+
+def _sender(finished: Finished, node: _Node) -> Callable[[Future[Any]], None]:
+    """A completion callback (run on the worker thread) that hands ``node`` back."""
+    return lambda future: finished.put((node, future))
 
 
 def _guarded(node: _Node, stop: threading.Event | None) -> Mapping[int, tuple[Status, str]]:

@@ -22,8 +22,9 @@ from reconciler.executing import DEFAULT_CONCURRENCY, ActionPort, ApplyResult, O
 from reconciler.following import fetch_lifecycle
 from reconciler.globus.acting import GlobusActions
 from reconciler.globus.connecting import GlobusClients
-from reconciler.globus.reading import fetch_live_state
+from reconciler.globus.reading import IdentityResolver, fetch_live_state
 from reconciler.globus.sources import require_source_scopes
+from reconciler.globus.tokens import fetch_tokens
 from reconciler.planning import compute_plan
 from reconciler.planning.clock import compute_observed_at
 from reconciler.planning.inventory import compute_spec_inventory
@@ -60,9 +61,11 @@ def fetch_plan(
     max_clock_skew: timedelta | None = None,
     spec_files: Mapping[str, int] | None = None,
     record_progress: bool = True,
+    identities: IdentityResolver | None = None,
 ) -> tuple[Plan, LiveState]:
     """Read the live state (one access_list per collection, one get_group per group,
-    identity lookups), follow staging and downloads when there is a store, and plan.
+    identity lookups unless ``identities`` answers them), follow staging and downloads
+    when there is a store, and plan.
 
     ``max_clock_skew`` blocks the plan when ``now`` and Globus's clock differ by more
     (give it whenever the plan may be applied); ``spec_files`` (see
@@ -72,7 +75,7 @@ def fetch_plan(
     history has been read is not moved on in ``store``: the specs read here may watch
     fewer downloads than the daemon's (a pull request), and what they skip must not be
     put past it."""
-    live = fetch_live_state(clients, intent)
+    live = fetch_live_state(clients, intent, identities=identities)
     # What Globus reports (tasks done, downloads) is recorded at a time no later than
     # Globus's own: a preview as of --now, or a clock running ahead, must not put off a
     # failed staging's retry (and its grant) by years.
@@ -127,9 +130,11 @@ def apply_plan(
     """Carry out ``plan``; with a store, remember what later passes need and journal
     every outcome (who got or lost access to what, when and why). Staging sources are
     read first, so copies from mapped collections ask for their ``data_access`` scope."""
+    fetch_tokens(clients)  # a saved plan is applied without reading first
     sources = {a.source_collection_id for a in plan.actions if isinstance(a, StageData)}
     if sources:
         require_source_scopes(clients, sources)
+        fetch_tokens(clients)  # the data_access tokens those sources added, if any
     actions = GlobusActions(clients)
     port: ActionPort = actions
     report = on_outcome

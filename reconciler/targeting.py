@@ -14,6 +14,7 @@ from pathlib import Path
 from reconciler.core.intent import Intent
 from reconciler.credentials import (
     SANDBOX_CLIENT_ID,
+    ClientCredentials,
     Credentials,
     load_credentials,
     sandbox_credentials,
@@ -21,6 +22,7 @@ from reconciler.credentials import (
 from reconciler.errors import ConfigurationError, GlobusError
 from reconciler.globus.connecting import DEFAULT_RATE, GlobusClients, connect
 from reconciler.globus.retrying import OnRetry
+from reconciler.globus.throttling import RateLimiter, budget_file
 from reconciler.private import make_private_dir
 from reconciler.sandbox.control_client import SandboxControl, SandboxControlError
 from reconciler.sandbox.embedded import sandbox_service_env, start_sandbox
@@ -93,6 +95,17 @@ class Target:
             ) from err
 
 
+def shared_limiter(credentials: Credentials, rate: float) -> RateLimiter:
+    """The rate limiter every process of this client using this state directory shares
+    (a daemon and a CI ``apply`` on one host draw on the one budget Globus meters)."""
+    client = (
+        credentials.client_id
+        if isinstance(credentials, ClientCredentials)
+        else credentials.identity_id or "tokens"
+    )
+    return RateLimiter(rate, shared=budget_file(state_dir(), client))
+
+
 @contextmanager
 def open_target(options: TargetOptions) -> Iterator[Target]:
     if not options.sandbox or options.state_db is None:
@@ -105,6 +118,7 @@ def open_target(options: TargetOptions) -> Iterator[Target]:
             rate=options.rate,
             token_cache=state_dir() / "tokens.json",
             on_retry=options.on_retry,
+            limiter=shared_limiter(credentials, options.rate),
         )
         try:
             yield Target(clients, None, store)
@@ -116,7 +130,14 @@ def open_target(options: TargetOptions) -> Iterator[Target]:
     running = None if url else start_sandbox(sandbox_db_path())
     url = url or running.url  # type: ignore[union-attr]
     os.environ.update(sandbox_service_env(url))
-    clients = connect(sandbox_credentials(), rate=options.rate, on_retry=options.on_retry)
+    sandbox = sandbox_credentials()
+    clients = connect(
+        sandbox,
+        rate=options.rate,
+        on_retry=options.on_retry,
+        # With its own --state-db a sandbox run leaves nothing in the state directory.
+        limiter=shared_limiter(sandbox, options.rate) if options.state_db is None else None,
+    )
     store = open_store(state_location(options))
     try:
         yield Target(clients, url, store)

@@ -90,7 +90,9 @@ def target_options(func: F) -> F:
                 type=click.FloatRange(min=0.1),
                 default=20.0,
                 show_default=True,
-                help="Most Globus requests per second, retries included.",
+                help="Globus requests per second, retries and token requests included: at "
+                "most rate x 10 in any 10 s window, shared by this client's processes using "
+                "the same state directory.",
             ),
             state_db_option,
         )

@@ -1,35 +1,39 @@
-"""One daemon pass, with I/O: reload every spec, seed the sandbox (sandbox mode only),
-read Globus (following staging and downloads through the target's state store), plan,
-and apply unless the plan is blocked (journalling each outcome in the store); log each
-step and each action outcome; return a ``PassReport``.
+"""One daemon pass, with I/O: reload the specs (only when a file changed), seed the
+sandbox (sandbox mode only, once per spec set), read Globus (following staging and
+downloads through the target's state store; identities through a TTL cache), plan, and
+apply unless the plan is blocked (journalling each outcome in the store); log each step
+and each action outcome; return a ``PassReport``. A wake for an expiry alone reads and
+plans only the collections and groups where something expired.
+
+Trust no clock blindly: a plan whose ``now`` differs from Globus's clock by more than
+``max_clock_skew`` is blocked like any other (logged as ``plan_blocked`` naming both
+clocks, nothing written); the daemon keeps running and tries again at its next pass.
+After every full pass whose plan was not blocked, its spec files become the inventory
+the deletion guard compares later passes with.
 
 Fail closed: when the spec set does not validate, the last valid intent stays in force
 (it is planned and applied as before, so nothing is pruned because of a parse error) and
 the located diagnostics are logged. The decisions live in ``planning``; this module
 only sequences the calls of ``reconciling`` and reports.
-
-Trust no clock blindly: a plan whose ``now`` differs from Globus's clock by more than
-``max_clock_skew`` is blocked like any other (logged as ``plan_blocked`` naming both
-clocks, nothing written); the daemon keeps running and tries again at its next pass.
-After every pass whose plan was not blocked, its spec files become the inventory the
-deletion guard compares later passes with.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import structlog
 
+from reconciler.core.actions import Action, DeleteRule, RemoveMember
 from reconciler.core.intent import Intent
-from reconciler.core.live import LiveState
+from reconciler.core.lifecycle import RuleKey
+from reconciler.core.live import Identity, LiveState
 from reconciler.core.plan import GuardPolicy, Plan
 from reconciler.daemon.accounting import (
     compute_action_fields,
@@ -41,10 +45,22 @@ from reconciler.daemon.accounting import (
     compute_result,
 )
 from reconciler.daemon.clock import Clock
+from reconciler.daemon.expiring import (
+    ExpiryIndex,
+    compute_due,
+    compute_expiry_index,
+    compute_next_expiry,
+    compute_partial_intent,
+)
+from reconciler.daemon.identities import DEFAULT_TTL, IdentityCache
 from reconciler.daemon.reports import PassReport
+from reconciler.daemon.specfiles import Signature, load_spec_digest, load_spec_signature
 from reconciler.errors import ReconcilerError
 from reconciler.executing import DEFAULT_CONCURRENCY, Outcome
 from reconciler.globus.connecting import GlobusClients
+from reconciler.globus.identities import fetch_identities
+from reconciler.globus.reading import fetch_live_state
+from reconciler.planning import compute_plan
 from reconciler.planning.clock import DEFAULT_MAX_CLOCK_SKEW
 from reconciler.planning.inventory import compute_spec_inventory
 from reconciler.reconciling import apply_plan, fetch_plan, load_specs, record_successful_pass
@@ -52,6 +68,7 @@ from reconciler.spec import Diagnostic
 from reconciler.state import StateStore
 
 log = structlog.get_logger("reconciler.daemon")
+T = TypeVar("T")
 
 Turn = Callable[[Intent], AbstractContextManager[bool]]
 """``with turn(intent) as leading``: may this process act on the intent's target now?
@@ -93,10 +110,19 @@ class PassSettings:
     guard: GuardPolicy = field(default_factory=GuardPolicy)
     concurrency: int = DEFAULT_CONCURRENCY
     max_clock_skew: timedelta = DEFAULT_MAX_CLOCK_SKEW
+    identity_ttl: float = DEFAULT_TTL
+    """Seconds a username's resolution is used before it must be looked up again
+    (refreshed in the background at half that age)."""
+
+
+FOREVER = datetime.max.replace(tzinfo=UTC)
+EXPIRY_ONLY = frozenset({"expiry"})
+"""The triggers of a wake for an expiry and nothing else (``scheduling.Wake.reason``)."""
 
 
 class Reconciler:
-    """Runs passes against one target; remembers the last valid intent between them."""
+    """Runs passes against one target; remembers between them the last valid intent,
+    the spec files' signature, resolved identities and what the last passes did."""
 
     def __init__(
         self,
@@ -108,6 +134,7 @@ class Reconciler:
         on_progress: Callable[[], None] | None = None,
         watcher: PassWatcher | None = None,
         turn: Turn = _always_leading,
+        identities: IdentityCache | None = None,
     ) -> None:
         self._target = target
         self._turn = turn
@@ -116,16 +143,41 @@ class Reconciler:
         self._stop = stop
         self._on_progress = on_progress
         self._watcher = watcher
+        self.identities = identities or IdentityCache(
+            lambda refs: fetch_identities(target.clients.auth, refs), ttl=settings.identity_ttl
+        )
         self.last_intent: Intent | None = None
         self._last_files: tuple[str, ...] = ()
         """The files the last valid intent was read from (for the inventory)."""
+        self.spec_loads = 0
+        """Spec set loads so far: a pass with no file changed does none."""
         self._last_warnings: tuple[Diagnostic, ...] = ()
+        self._signature: Signature | None = None
+        self._digest = b""
+        self._loaded_ok = False
+        self._seeded: Intent | None = None
+        self._retained: Intent | None = None
+        self._expiries: tuple[Intent, ExpiryIndex] | None = None
+        self._acted_until: datetime | None = None
+        """The planning instant of the last pass after which Globus matched the specs."""
+        self._next_check: datetime | None = None
+        self._view: View | None = None
+        """What the status page was last shown: the live state, plan and outcomes of the
+        whole spec set (an expiry pass updates the part it read)."""
+        self._outcomes: list[Outcome] = []
+        self._managed: tuple[dict[str, int], dict[str, int]] = ({}, {})
+        self._managed_cache: _Managed | None = None
 
     def run_pass(self, pass_id: str, triggers: frozenset[str]) -> PassReport:
-        """One full pass. Errors Globus or the sandbox raise become a ``failed`` report."""
-        del triggers  # level-triggered: why the pass runs never changes what it does
+        """One pass. Errors Globus or the sandbox raise become a ``failed`` report.
+
+        Level-triggered: what a pass does depends on the specs and Globus, not on why it
+        runs, with one saving: a wake for an expiry alone, with no spec file changed
+        since a pass that succeeded, reads and plans only the collections and groups
+        where something expired (``_expire``); anything unusual there widens it to a
+        full pass, and the resync timer still runs full passes."""
         started = self._clock.now()
-        spec_valid = self._reload(started)
+        spec_valid, changed = self._reload(started)
         intent = self.last_intent
         if intent is None:
             return PassReport(
@@ -139,9 +191,16 @@ class Reconciler:
         try:
             with self._turn(intent) as leading:
                 if not leading:  # another process leads this target: no Globus call at all
+                    # What the leader did meanwhile is unknown here: the first pass
+                    # after leading again is a full one.
+                    self._acted_until = None
                     return PassReport(
                         pass_id, "standby", started, self._clock.now(), spec_valid=spec_valid
                     )
+                if triggers == EXPIRY_ONLY and not changed and spec_valid:
+                    report = self._expire(pass_id, intent, started)
+                    if report is not None:
+                        return report
                 return self._reconcile(pass_id, intent, started, spec_valid=spec_valid)
         except ReconcilerError as err:
             error = str(err)
@@ -152,7 +211,22 @@ class Reconciler:
             pass_id, "failed", started, self._clock.now(), spec_valid=spec_valid, error=error
         )
 
-    def _reload(self, now: datetime) -> bool:
+    def _reload(self, now: datetime) -> tuple[bool, bool]:
+        """Load the specs unless no file changed since a valid load; returns whether the
+        spec set is valid and whether the intent changed."""
+        signature = load_spec_signature(self._settings.paths)
+        last = self._signature
+        if self._loaded_ok and last is not None:
+            if signature.same_files(last):
+                return True, False
+            if signature.entries == last.entries and load_spec_digest(signature) == self._digest:
+                # The stat could not vouch for the content (a change just before it was
+                # taken); the content itself is the same.
+                self._signature = signature
+                return True, False
+        self._signature = signature
+        self._digest = load_spec_digest(signature)
+        self.spec_loads += 1
         loaded = load_specs(self._settings.paths, now=now)
         errors = [d for d in loaded.diagnostics if d.severity == "error"]
         warnings = tuple(d for d in loaded.diagnostics if d.severity == "warning")
@@ -161,10 +235,15 @@ class Reconciler:
         self._last_warnings = warnings
         if self._watcher is not None:
             self._watcher.specs_loaded(loaded.diagnostics, valid=loaded.intent is not None)
+        self._loaded_ok = loaded.intent is not None
         if loaded.intent is not None:
-            self.last_intent = loaded.intent
             self._last_files = tuple(str(f) for f in loaded.files)
-            return True
+            # Loaded again but unchanged (a touch, a racy signature): keep the intent
+            # every cache here is keyed on.
+            changed = loaded.intent != self.last_intent
+            if changed:
+                self.last_intent = loaded.intent
+            return True, changed
         kept = (
             "the last valid spec set stays in force"
             if self.last_intent is not None
@@ -176,12 +255,19 @@ class Reconciler:
             kept=kept,
             files=len(loaded.files),
         )
-        return False
+        return False, True
+
+    def _seed(self, intent: Intent) -> None:
+        """Seed the sandbox (a no-op in production) once per spec set: its world keeps
+        what was seeded."""
+        if self._seeded is not intent:
+            self._target.seed(intent)
+            self._seeded = intent
 
     def _reconcile(
         self, pass_id: str, intent: Intent, started: datetime, *, spec_valid: bool
     ) -> PassReport:
-        self._target.seed(intent)
+        self._seed(intent)
         now = self._clock.now()
         inventory = compute_spec_inventory(
             self._last_files, intent, roots=[str(p) for p in self._settings.paths], now=now
@@ -195,13 +281,124 @@ class Reconciler:
             pass_id=pass_id,
             max_clock_skew=self._settings.max_clock_skew,
             spec_files=inventory,
+            identities=self.identities.resolve,
         )
+        if self._retained is not intent:  # forget names no spec uses any more
+            self.identities.retain(intent.lookup_refs())
+            self._retained = intent
         consumed = self._target.store.load_lifecycle().consumed
-        rules, members = compute_managed_counts(intent, live, now=now, consumed=consumed)
+        self._managed = self._count_managed(intent, live, now, consumed)
+        self._next_check = plan.next_check
+        self._show(intent, View(live, plan, []))
+        return self._carry_out(
+            pass_id,
+            plan,
+            started,
+            spec_valid=spec_valid,
+            next_expiry=plan.next_expiry,
+            inventory=inventory,
+        )
+
+    def _expire(self, pass_id: str, intent: Intent, started: datetime) -> PassReport | None:
+        """Revoke what expired since the last successful pass, reading only the
+        collections and groups concerned; None when a full pass must run instead (the
+        last pass did not succeed, nothing found due, or that part's plan would be
+        blocked or would prune: drift is for a full pass and its whole deletion guard).
+        No spec file changed since that pass, so the spec inventory it recorded stands."""
+        if self._acted_until is None:
+            return None
+        index = self._expiry_index(intent)
+        now = self._clock.now()
+        collections, groups = compute_due(index, after=self._acted_until, until=now)
+        if not collections and not groups:
+            return None
+        part = compute_partial_intent(intent, collections, groups)
+        live = fetch_live_state(self._target.clients, part, identities=self.identities.resolve)
+        # The store's record of staging, downloads and directories, as the last full
+        # pass left it; following them (more calls) waits for the next full pass.
+        lifecycle = self._target.store.load_lifecycle()
+        plan = compute_plan(
+            part,
+            live,
+            now=now,
+            guard=self._settings.guard,
+            lifecycle=lifecycle,
+            max_clock_skew=self._settings.max_clock_skew,
+        )
+        pruned = [a for a in plan.actions if isinstance(a, DeleteRule | RemoveMember) and a.pruned]
+        if plan.blocked or pruned:
+            reasons = compute_blocked_reasons(plan) or [f"{len(pruned)} prune(s): drift"]
+            log.info("expiry_pass_widened", reasons=reasons)
+            return None
+        log.info(
+            "expiry_pass",
+            collections=len(part.collections),
+            groups=len(part.groups),
+            actions=len(plan.actions),
+        )
+        rules, members = compute_managed_counts(part, live, now=now, consumed=lifecycle.consumed)
+        self._managed = ({**self._managed[0], **rules}, {**self._managed[1], **members})
+        # The status page shows the whole spec set: what was just read and done, over
+        # what the passes before read and did elsewhere.
+        self._show(intent, compute_merged_view(self._view, View(live, plan, [])))
+        return self._carry_out(
+            pass_id,
+            plan,
+            started,
+            spec_valid=True,
+            next_expiry=compute_next_expiry(index, now),
+        )
+
+    def _count_managed(
+        self, intent: Intent, live: LiveState, now: datetime, consumed: frozenset[RuleKey]
+    ) -> tuple[dict[str, int], dict[str, int]]:
+        """``compute_managed_counts``, which plans the whole desired state again, only
+        when its inputs changed: the spec set, the identities, the consumed grants, or an
+        expiry passed."""
+        cached = self._managed_cache
+        if (
+            cached is not None
+            and cached.intent is intent
+            and now < cached.until
+            and cached.consumed == consumed
+            and cached.identities == live.identities
+        ):
+            return cached.counts
+        counts = compute_managed_counts(intent, live, now=now, consumed=consumed)
+        until = compute_next_expiry(self._expiry_index(intent), now) or FOREVER
+        self._managed_cache = _Managed(intent, live.identities, consumed, until, counts)
+        return counts
+
+    def _show(self, intent: Intent, view: View) -> None:
+        self._view = view
         if self._watcher is not None:
-            self._watcher.planned(intent, live, plan)
+            self._watcher.planned(intent, view.live, view.plan)
+            for outcome in view.outcomes:
+                self._watcher.action_finished(outcome)
+
+    def _expiry_index(self, intent: Intent) -> ExpiryIndex:
+        if self._expiries is None or self._expiries[0] is not intent:
+            self._expiries = (intent, compute_expiry_index(intent))
+        return self._expiries[1]
+
+    def _carry_out(
+        self,
+        pass_id: str,
+        plan: Plan,
+        started: datetime,
+        *,
+        spec_valid: bool,
+        next_expiry: datetime | None,
+        inventory: Mapping[str, int] | None = None,
+    ) -> PassReport:
+        """Log the plan, apply it unless it is blocked, and report; after a full pass
+        (``inventory`` given) whose plan was carried out, record the spec inventory."""
+        rules, members = self._managed
 
         def report(*, applied: bool, outcomes: Sequence[Outcome], error: str | None) -> PassReport:
+            # Only after a pass that left Globus matching the specs may the next expiry
+            # wake look at a part alone.
+            self._acted_until = plan.now if applied and not plan.blocked else None
             return PassReport(
                 pass_id,
                 compute_result(spec_valid=spec_valid, blocked=plan.blocked, applied=applied),
@@ -210,8 +407,8 @@ class Reconciler:
                 spec_valid=spec_valid,
                 planned=True,
                 applied=applied,
-                next_expiry=plan.next_expiry,
-                next_check=plan.next_check,
+                next_expiry=next_expiry,
+                next_check=self._next_check,
                 actions=compute_outcome_counts(outcomes),
                 managed_rules=rules,
                 managed_memberships=members,
@@ -229,7 +426,8 @@ class Reconciler:
             log.error("plan_blocked", reasons=reasons, actions=len(plan.actions))
             return report(applied=False, outcomes=(), error="; ".join(reasons))
         if not plan.has_changes:
-            record_successful_pass(self._target.store, inventory, now=now)
+            if inventory is not None:
+                record_successful_pass(self._target.store, inventory, now=plan.now)
             return report(applied=True, outcomes=(), error=None)
         log.info("plan_computed", actions=len(plan.actions), counts=plan.counts())
         result = apply_plan(
@@ -241,7 +439,8 @@ class Reconciler:
             store=self._target.store,
             pass_id=pass_id,
         )
-        record_successful_pass(self._target.store, inventory, now=now)
+        if inventory is not None:
+            record_successful_pass(self._target.store, inventory, now=plan.now)
         failed = len(result.outcomes) - len(result.with_status("done"))
         error = None if result.ok else f"{failed} of {len(result.outcomes)} action(s) not done"
         return report(applied=result.ok, outcomes=result.outcomes, error=error)
@@ -249,6 +448,8 @@ class Reconciler:
     def _log_outcome(self, outcome: Outcome) -> None:
         if self._on_progress is not None:
             self._on_progress()
+        if self._view is not None:
+            self._view.outcomes.append(outcome)
         if self._watcher is not None:
             self._watcher.action_finished(outcome)
         fields = compute_action_fields(outcome.action)
@@ -259,3 +460,57 @@ class Reconciler:
             log.error(event, detail=outcome.detail, **fields)
         else:
             log.warning(event, detail=outcome.detail, **fields)
+
+
+@dataclass(frozen=True, slots=True)
+class _Managed:
+    """The managed counts of a spec set, valid until the next expiry."""
+
+    intent: Intent
+    identities: Mapping[str, Identity]
+    consumed: frozenset[RuleKey]
+    until: datetime
+    counts: tuple[dict[str, int], dict[str, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    live: LiveState
+    plan: Plan
+    outcomes: list[Outcome]
+
+
+def compute_merged_view(before: View | None, fresh: View) -> View:
+    """``fresh`` (a plan of some collections and groups, on what was just read of them)
+    laid over ``before`` (the whole spec set's): the rest keeps its live state, its
+    actions and their outcomes."""
+    if before is None:
+        return fresh
+    now, then = fresh.live, before.live
+    collections = now.collections.keys() | now.unreadable_collections.keys()
+    groups = now.groups.keys() | now.unreadable_groups.keys()
+
+    def elsewhere(action: Action) -> bool:
+        group = getattr(action, "group_id", None)
+        if group is not None:
+            return group not in groups
+        return getattr(action, "collection_id", None) not in collections
+
+    def over(old: Mapping[str, T], new: Mapping[str, T], part: Iterable[str]) -> dict[str, T]:
+        kept = {key: value for key, value in old.items() if key not in part}
+        return {**kept, **new}
+
+    kept = tuple(a for a in before.plan.actions if elsewhere(a))
+    return View(
+        LiveState(
+            collections=over(then.collections, now.collections, collections),
+            groups=over(then.groups, now.groups, groups),
+            identities={**then.identities, **now.identities},
+            unreadable_collections=over(
+                then.unreadable_collections, now.unreadable_collections, collections
+            ),
+            unreadable_groups=over(then.unreadable_groups, now.unreadable_groups, groups),
+        ),
+        replace(fresh.plan, actions=kept + fresh.plan.actions),
+        [o for o in before.outcomes if elsewhere(o.action)],
+    )

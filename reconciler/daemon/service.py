@@ -26,6 +26,7 @@ from reconciler.daemon.alerts import DEFAULT_EXPIRY_WARNING
 from reconciler.daemon.clock import Clock, SystemClock
 from reconciler.daemon.console import Console
 from reconciler.daemon.health import Health
+from reconciler.daemon.identities import run_identity_refresher
 from reconciler.daemon.leading import LEADERSHIP, Leadership
 from reconciler.daemon.looping import Loop
 from reconciler.daemon.metrics import DaemonMetrics
@@ -37,7 +38,7 @@ from reconciler.daemon.scheduling import Schedule, Wake
 from reconciler.daemon.serving import RunningServer, start_http_server
 from reconciler.daemon.signalling import LOOP_EXITED, SignalChannel
 from reconciler.daemon.suspending import Suspension
-from reconciler.daemon.triggers import RESUME, SIGHUP, STOP, SUSPEND, Inbox
+from reconciler.daemon.triggers import IDENTITY_CHANGE, RESUME, SIGHUP, STOP, SUSPEND, Inbox
 from reconciler.daemon.watching import start_watcher
 from reconciler.daemon.webhooks import WebhookSender
 from reconciler.state import JournalQuery
@@ -174,6 +175,13 @@ class Daemon:
             ).start()
         if self.config.watch:
             start_watcher(self.config.settings.paths, inbox=self.inbox, stop=self.stop_event)
+        threading.Thread(
+            target=run_identity_refresher,
+            args=(self.reconciler.identities,),
+            kwargs={"stop": self.stop_event, "on_change": lambda: self.inbox.post(IDENTITY_CHANGE)},
+            name="identity-refresh",
+            daemon=True,
+        ).start()
         log.info(
             "daemon_started",
             paths=[str(p) for p in self.config.settings.paths],

@@ -22,6 +22,7 @@ SUSPEND_FILE: Final = "suspend_file"
 REQUEST: Final = "request"
 """``reconciler daemon reconcile`` (``POST /api/reconcile``)."""
 STOP: Final = "stop"
+IDENTITY_CHANGE: Final = "identity_change"
 
 
 class Inbox:

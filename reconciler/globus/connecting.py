@@ -1,8 +1,9 @@
 """Build the three Globus clients the reconciler uses, the production way.
 
 Base URLs come from the SDK's own ``GLOBUS_SDK_SERVICE_URL_*`` variables (that is how the
-sandbox is reached; there is no other switch). All clients share one token bucket and
-one request counter, mounted on their HTTP sessions.
+sandbox is reached; there is no other switch). All clients share one rate limiter
+(``throttling``: Globus's 10 s window, optionally shared with other processes of the same
+client) and one request counter, mounted on their HTTP sessions.
 
 A confidential client gets its tokens through a ``ClientApp`` whose token cache is keyed
 by client, secret and scopes (``reconciler.globus.caching``). A hub's tokens
@@ -32,7 +33,7 @@ from reconciler.globus.caching import (
 )
 from reconciler.globus.retrying import OnRetry, install_retry_notices
 from reconciler.globus.sources import SourceBook
-from reconciler.globus.throttling import RequestStats, ThrottledAdapter, TokenBucket
+from reconciler.globus.throttling import RateLimiter, RequestStats, ThrottledAdapter
 from reconciler.hub import compute_expired_token_message, compute_missing_token_message
 from reconciler.private import make_private_dir
 
@@ -55,16 +56,19 @@ class GlobusClients:
     a mapped collection); None with a hub's fixed tokens."""
     sources: SourceBook = field(default_factory=SourceBook)
     """Staging sources read so far (``reconciler.globus.sources``)."""
+    limiter: RateLimiter | None = None
 
     def close(self) -> None:
         for client in (self.transfer, self.groups, self.auth):
             client.transport.close()
+        if self.limiter is not None:
+            self.limiter.close()
 
 
 def _throttle(
-    client: globus_sdk.BaseClient, bucket: TokenBucket, stats: RequestStats, service: str
+    client: globus_sdk.BaseClient, limiter: RateLimiter, stats: RequestStats, service: str
 ) -> None:
-    adapter = ThrottledAdapter(bucket, stats, service)
+    adapter = ThrottledAdapter(limiter, stats, service)
     client.transport.session.mount("http://", adapter)
     client.transport.session.mount("https://", adapter)
 
@@ -74,7 +78,7 @@ def connect(
     *,
     rate: float = DEFAULT_RATE,
     token_cache: Path | None = None,
-    bucket: TokenBucket | None = None,
+    limiter: RateLimiter | None = None,
     on_retry: OnRetry | None = None,
 ) -> GlobusClients:
     """Create clients (no network yet: tokens are fetched on the first call).
@@ -83,9 +87,10 @@ def connect(
     threads and crashes and keyed by client, secret and scopes
     (``reconciler.globus.caching``); None keeps tokens in memory only (keyed by scopes).
     ``on_retry`` is told about each retry the SDK is about to make
-    (``reconciler.globus.retrying``).
+    (``reconciler.globus.retrying``). ``limiter`` defaults to one of ``rate``
+    requests/s for this process alone.
     """
-    bucket = bucket or TokenBucket(rate)
+    limiter = limiter or RateLimiter(rate)
     stats = RequestStats()
     transfer: globus_sdk.TransferClient
     groups: globus_sdk.GroupsClient
@@ -103,7 +108,7 @@ def connect(
         login = globus_sdk.ConfidentialAppAuthClient(
             client_id=credentials.client_id, client_secret=credentials.client_secret
         )
-        _throttle(login, bucket, stats, "auth")
+        _throttle(login, limiter, stats, "auth")
         if on_retry is not None:
             install_retry_notices(login, "auth", on_retry)
         app = client_app = globus_sdk.ClientApp(
@@ -123,10 +128,10 @@ def connect(
         auth = globus_sdk.AuthClient(authorizer=hub(AUTH_RS))
         caller = credentials.identity_id
     for client, service in ((transfer, "transfer"), (groups, "groups"), (auth, "auth")):
-        _throttle(client, bucket, stats, service)
+        _throttle(client, limiter, stats, service)
         if on_retry is not None:
             install_retry_notices(client, service, on_retry)
-    return GlobusClients(transfer, groups, auth, stats, caller, app)
+    return GlobusClients(transfer, groups, auth, stats, caller, app, limiter=limiter)
 
 
 class HubTokenAuthorizer(GlobusAuthorizer):

@@ -11,7 +11,8 @@ any write.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -21,6 +22,7 @@ import globus_sdk
 
 from reconciler.core.intent import Intent
 from reconciler.core.live import (
+    Identity,
     LiveCollection,
     LiveGroup,
     LiveMember,
@@ -32,6 +34,7 @@ from reconciler.core.live import (
 from reconciler.errors import GlobusError
 from reconciler.globus.connecting import GlobusClients
 from reconciler.globus.identities import fetch_identities
+from reconciler.globus.tokens import fetch_tokens
 from reconciler.globus.translating import translate
 
 READ_CONCURRENCY = 8
@@ -39,10 +42,20 @@ UNREADABLE_STATUS = frozenset({403, 404})
 """Answers that concern one collection or group alone (its roles, its existence)."""
 T = TypeVar("T")
 
+IdentityResolver = Callable[[frozenset[str]], Mapping[str, Identity]]
+"""Resolves identity references (usernames, UUIDs) to identities; unknown ones absent.
+By default every reference is looked up in Globus Auth; the daemon passes a cache."""
+
 
 def parse_time(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
+    return _parse_instant(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_instant(value: str) -> datetime:
+    """Thousands of rules share an expiry (and creation times repeat): parse each once."""
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
@@ -117,10 +130,14 @@ def fetch_group_and_clock(
     return LiveGroup(group_id, members), read_server_clock(response, f"group {group_id}")
 
 
-def fetch_live_state(clients: GlobusClients, intent: Intent) -> LiveState:
+def fetch_live_state(
+    clients: GlobusClients, intent: Intent, *, identities: IdentityResolver | None = None
+) -> LiveState:
     """Read everything planning needs, in parallel under the shared rate limit.
     A collection or group answered with 403 or 404 is marked unreadable (planning leaves
     it alone); any other failed read raises, since a transient fault may come back."""
+    resolve = identities or (lambda refs: fetch_identities(clients.auth, refs))
+    fetch_tokens(clients)  # one token request, before the parallel reads each want one
     with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
         collection_futures = {
             c.id: pool.submit(fetch_collection_and_clock, clients.transfer, c.id)
@@ -129,15 +146,15 @@ def fetch_live_state(clients: GlobusClients, intent: Intent) -> LiveState:
         group_futures = {
             g.id: pool.submit(fetch_group_and_clock, clients.groups, g.id) for g in intent.groups
         }
-        identities_future = pool.submit(fetch_identities, clients.auth, intent.lookup_refs())
+        identities_future = pool.submit(resolve, intent.lookup_refs())
         collection_reads, unreadable_collections = _settle(collection_futures)
         group_reads, unreadable_groups = _settle(group_futures)
-        identities = identities_future.result()
+        found = identities_future.result()
     clocks = tuple(clock for _, clock in (*collection_reads.values(), *group_reads.values()))
     return LiveState(
         collections={cid: found for cid, (found, _) in collection_reads.items()},
         groups={gid: found for gid, (found, _) in group_reads.items()},
-        identities=identities,
+        identities=found,
         unreadable_collections=unreadable_collections,
         unreadable_groups=unreadable_groups,
         clocks=clocks,
