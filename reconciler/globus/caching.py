@@ -44,7 +44,12 @@ from typing import Any
 
 import globus_sdk
 from globus_sdk.scopes import Scope, ScopeParser
-from globus_sdk.token_storage import JSONTokenStorage, TokenStorage, TokenStorageData
+from globus_sdk.token_storage import (
+    JSONTokenStorage,
+    MemoryTokenStorage,
+    TokenStorage,
+    TokenStorageData,
+)
 
 from reconciler.private import tighten_private_files
 
@@ -154,6 +159,20 @@ class CachingTokenStorage(JSONTokenStorage):
 
 
 ScopeRequirements = Callable[[], Mapping[str, Sequence[Scope]]]
+
+
+class ExtrasMemoryTokenStorage(MemoryTokenStorage):
+    """The SDK's in-memory storage, keeping each token's extra fields (the SDK's drops
+    them, and with them the scopes ``ScopeKeyedTokenStorage`` tags a token with: no
+    stored token would ever be given back, and every new authorizer asked Globus Auth
+    for its own)."""
+
+    def store_token_data_by_resource_server(
+        self, token_data_by_resource_server: Mapping[str, TokenStorageData]
+    ) -> None:
+        mine = self._tokens.setdefault(self.namespace, {})
+        for resource_server, token_data in token_data_by_resource_server.items():
+            mine[resource_server] = token_data.to_dict(include_extra=True)
 
 
 class ScopeKeyedTokenStorage(TokenStorage):

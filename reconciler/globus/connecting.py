@@ -22,12 +22,13 @@ from pathlib import Path
 import globus_sdk
 from globus_sdk.authorizers import GlobusAuthorizer
 from globus_sdk.scopes import GroupsScopes
-from globus_sdk.token_storage import MemoryTokenStorage, TokenStorage
+from globus_sdk.token_storage import TokenStorage
 
 from reconciler.credentials import ClientCredentials, Credentials, TokenCredentials
 from reconciler.errors import ConfigurationError
 from reconciler.globus.caching import (
     CachingTokenStorage,
+    ExtrasMemoryTokenStorage,
     ScopeKeyedTokenStorage,
     compute_cache_namespace,
 )
@@ -97,7 +98,7 @@ def connect(
     auth: globus_sdk.AuthClient
     app: globus_sdk.ClientApp | None = None
     if isinstance(credentials, ClientCredentials):
-        inner: TokenStorage = MemoryTokenStorage()
+        inner: TokenStorage = ExtrasMemoryTokenStorage()
         if token_cache is not None:
             make_private_dir(token_cache.parent)
             namespace = compute_cache_namespace(credentials.client_id, credentials.client_secret)
