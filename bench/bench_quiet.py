@@ -7,9 +7,9 @@ The daemon's own pass (``reconciler.daemon.passes.Reconciler``, in this process,
 ``--rate 20``) against a sandbox in another process, on a converged world of N grants
 over ceil(N / 1000) collections. After the first pass, each measured pass is what the
 resync timer runs: it must read one access_list per collection and nothing else (the
-identities come from the daemon's cache) and must not load the specs again (no file
+identities come from the daemon's cache) and must not parse a spec file again (no file
 changed). Prints, per size: the median wall time and CPU time of a pass, the calls it
-made by route, the spec loads, and the ratio to the smallest size.
+made by route, the spec files it parsed, and the ratio to the smallest size.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from common import (
 
 from reconciler.daemon.clock import SystemClock
 from reconciler.daemon.passes import PassSettings, Reconciler
-from reconciler.daemon.specfiles import RACY_NS
 from reconciler.reconciling import apply_plan, fetch_plan
+from reconciler.spec.caching import RACY_NS
 from reconciler.targeting import TargetOptions, open_target
 
 
@@ -65,7 +65,7 @@ def measure(grants: int, identities: str, latencies: list[int], passes: int) -> 
         fast.close()
         os.environ["RECONCILER_STATE_DIR"] = str(Path(tmp) / "state")
         # Quiet passes come long after the last edit: let the files' times settle (a
-        # change within 2 s of a pass makes it compare the files' content).
+        # change within 2 s of a load makes the next one read the file again).
         time.sleep(max(0.0, RACY_NS / 1e9 - (time.time() - specs.stat().st_mtime)) + 0.1)
         with open_target(TargetOptions(sandbox=True)) as target:
             reconciler = Reconciler(
@@ -76,7 +76,7 @@ def measure(grants: int, identities: str, latencies: list[int], passes: int) -> 
             for latency in latencies:
                 sandbox.set_latency(latency)
                 reconciler.run_pass("warm", frozenset({"resync"}))
-                loads = reconciler.spec_loads
+                loads = reconciler.spec_files_parsed
                 walls, cpus = [], []
                 mark = sandbox.mark()
                 for i in range(passes):
@@ -96,7 +96,7 @@ def measure(grants: int, identities: str, latencies: list[int], passes: int) -> 
                         "wall": statistics.median(walls),
                         "cpu": statistics.median(cpus),
                         "calls": {k: v / passes for k, v in calls.items()},
-                        "loads": reconciler.spec_loads - loads,
+                        "loads": reconciler.spec_files_parsed - loads,
                     }
                 )
     return results
@@ -120,7 +120,7 @@ def main() -> None:
                 f"  {row['grants']:>6} grants ({row['identities']}, {row['collections']} coll) "
                 f"{row['latency']:>3} ms: wall {row['wall'] * 1000:7.1f} ms, "
                 f"cpu {row['cpu'] * 1000:6.1f} ms, calls/pass {row['calls']}, "
-                f"spec loads {row['loads']}, wall x{row['wall'] / base['wall']:.1f} "
+                f"spec files parsed {row['loads']}, wall x{row['wall'] / base['wall']:.1f} "
                 f"cpu x{row['cpu'] / base['cpu']:.1f} of {args.grants[0]}",
                 flush=True,
             )

@@ -30,14 +30,20 @@ from reconciler.planning.clock import compute_observed_at
 from reconciler.planning.inventory import compute_spec_inventory
 from reconciler.recording import RecordingPort
 from reconciler.spec import LoadOptions, LoadResult, load_spec_set
+from reconciler.spec.caching import SpecCache
 from reconciler.state import JournalEntry, StateStore
 
 
 def load_specs(
-    paths: Sequence[Path], *, now: datetime, options: LoadOptions | None = None
+    paths: Sequence[Path],
+    *,
+    now: datetime,
+    options: LoadOptions | None = None,
+    cache: SpecCache | None = None,
 ) -> LoadResult:
-    """Read and validate the spec set; the result carries located diagnostics."""
-    return load_spec_set(paths, now=now, options=options or LoadOptions())
+    """Read and validate the spec set; the result carries located diagnostics. A
+    ``cache`` kept from load to load (the daemon's) re-reads only changed files."""
+    return load_spec_set(paths, now=now, options=options or LoadOptions(), cache=cache)
 
 
 def compute_inventory(

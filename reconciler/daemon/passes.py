@@ -54,7 +54,6 @@ from reconciler.daemon.expiring import (
 )
 from reconciler.daemon.identities import DEFAULT_TTL, IdentityCache
 from reconciler.daemon.reports import PassReport
-from reconciler.daemon.specfiles import Signature, load_spec_digest, load_spec_signature
 from reconciler.errors import ReconcilerError
 from reconciler.executing import DEFAULT_CONCURRENCY, Outcome
 from reconciler.globus.connecting import GlobusClients
@@ -65,6 +64,7 @@ from reconciler.planning.clock import DEFAULT_MAX_CLOCK_SKEW
 from reconciler.planning.inventory import compute_spec_inventory
 from reconciler.reconciling import apply_plan, fetch_plan, load_specs, record_successful_pass
 from reconciler.spec import Diagnostic
+from reconciler.spec.caching import SpecCache
 from reconciler.state import StateStore
 
 log = structlog.get_logger("reconciler.daemon")
@@ -149,12 +149,8 @@ class Reconciler:
         self.last_intent: Intent | None = None
         self._last_files: tuple[str, ...] = ()
         """The files the last valid intent was read from (for the inventory)."""
-        self.spec_loads = 0
-        """Spec set loads so far: a pass with no file changed does none."""
+        self._spec_cache = SpecCache()
         self._last_warnings: tuple[Diagnostic, ...] = ()
-        self._signature: Signature | None = None
-        self._digest = b""
-        self._loaded_ok = False
         self._seeded: Intent | None = None
         self._retained: Intent | None = None
         self._expiries: tuple[Intent, ExpiryIndex] | None = None
@@ -212,22 +208,10 @@ class Reconciler:
         )
 
     def _reload(self, now: datetime) -> tuple[bool, bool]:
-        """Load the specs unless no file changed since a valid load; returns whether the
-        spec set is valid and whether the intent changed."""
-        signature = load_spec_signature(self._settings.paths)
-        last = self._signature
-        if self._loaded_ok and last is not None:
-            if signature.same_files(last):
-                return True, False
-            if signature.entries == last.entries and load_spec_digest(signature) == self._digest:
-                # The stat could not vouch for the content (a change just before it was
-                # taken); the content itself is the same.
-                self._signature = signature
-                return True, False
-        self._signature = signature
-        self._digest = load_spec_digest(signature)
-        self.spec_loads += 1
-        loaded = load_specs(self._settings.paths, now=now)
+        """Load the specs through the pass-to-pass ``SpecCache`` (no file changed: one
+        stat per file, nothing read or parsed; a file changed: that file parsed again);
+        returns whether the spec set is valid and whether the intent changed."""
+        loaded = load_specs(self._settings.paths, now=now, cache=self._spec_cache)
         errors = [d for d in loaded.diagnostics if d.severity == "error"]
         warnings = tuple(d for d in loaded.diagnostics if d.severity == "warning")
         if warnings != self._last_warnings and warnings:
@@ -235,12 +219,11 @@ class Reconciler:
         self._last_warnings = warnings
         if self._watcher is not None:
             self._watcher.specs_loaded(loaded.diagnostics, valid=loaded.intent is not None)
-        self._loaded_ok = loaded.intent is not None
         if loaded.intent is not None:
             self._last_files = tuple(str(f) for f in loaded.files)
-            # Loaded again but unchanged (a touch, a racy signature): keep the intent
-            # every cache here is keyed on.
-            changed = loaded.intent != self.last_intent
+            # The cache gives the same intent back while nothing changed; an equal one
+            # (a file touched, rewritten alike) keeps the one every cache here is keyed on.
+            changed = loaded.intent is not self.last_intent and loaded.intent != self.last_intent
             if changed:
                 self.last_intent = loaded.intent
             return True, changed
@@ -256,6 +239,11 @@ class Reconciler:
             files=len(loaded.files),
         )
         return False, True
+
+    @property
+    def spec_files_parsed(self) -> int:
+        """Spec files parsed so far: a pass with no file changed parses none."""
+        return self._spec_cache.stats.files_parsed
 
     def _seed(self, intent: Intent) -> None:
         """Seed the sandbox (a no-op in production) once per spec set: its world keeps

@@ -93,8 +93,8 @@ def test_an_expiry_reads_only_its_collection_and_parses_no_spec(
     assert not [path for _m, path in calls if "identities" in path]  # identities cached
     assert [m for m, _p in calls if m != "GET"] == ["DELETE"]
     # Parsed once, at start (the files had just been written, so the expiry pass
-    # compared their content: read, not parsed).
-    assert running.daemon.reconciler.spec_loads == 1
+    # read them again to compare their content, but parsed nothing).
+    assert running.daemon.reconciler.spec_files_parsed == 2
     assert rules_on(kit.sandbox, SECOND) == {"/disthome/carol/"}
 
 
@@ -114,7 +114,7 @@ def test_a_wake_with_no_file_changed_reads_everything_but_parses_nothing(
         f"/v0.10/endpoint/{c}/access_list" for c in (FIRST, SECOND)
     )
     assert not [p for _m, p in calls if "identities" in p or "oauth2" in p]
-    assert running.daemon.reconciler.spec_loads == 1
+    assert running.daemon.reconciler.spec_files_parsed == 2
 
     # A file changed: it is loaded again, and a new username is looked up.
     write_two_collections(
@@ -124,7 +124,7 @@ def test_a_wake_with_no_file_changed_reads_everything_but_parses_nothing(
     running.daemon.inbox.post(SIGHUP)
     kit.wait_for(lambda: "/disthome/dave/" in rules_on(kit.sandbox, SECOND))
     assert running.stop() == 0
-    assert running.daemon.reconciler.spec_loads == 2
+    assert running.daemon.reconciler.spec_files_parsed == 3  # only the file edited
     lookups = [
         e for e in kit.sandbox.control.request_log(mark)["entries"] if "identities" in e["path"]
     ]
