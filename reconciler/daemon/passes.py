@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 import structlog
 
-from reconciler.core.actions import Action, DeleteRule, RemoveMember
+from reconciler.core.actions import DeleteRule, RemoveMember
 from reconciler.core.intent import Intent
 from reconciler.core.lifecycle import RuleKey
 from reconciler.core.live import Identity, LiveState
@@ -54,6 +54,7 @@ from reconciler.daemon.expiring import (
 )
 from reconciler.daemon.identities import DEFAULT_TTL, IdentityCache
 from reconciler.daemon.reports import PassReport
+from reconciler.daemon.viewing import View, compute_merged_view
 from reconciler.errors import ReconcilerError
 from reconciler.executing import DEFAULT_CONCURRENCY, Outcome
 from reconciler.globus.connecting import GlobusClients
@@ -68,7 +69,6 @@ from reconciler.spec.caching import SpecCache
 from reconciler.state import StateStore
 
 log = structlog.get_logger("reconciler.daemon")
-T = TypeVar("T")
 
 Turn = Callable[[Intent], AbstractContextManager[bool]]
 """``with turn(intent) as leading``: may this process act on the intent's target now?
@@ -324,6 +324,8 @@ class Reconciler:
             groups=len(part.groups),
             actions=len(plan.actions),
         )
+        if plan.next_check is not None:  # a part's own follow-up (rare at an expiry)
+            self._next_check = min(filter(None, (self._next_check, plan.next_check)))
         rules, members = compute_managed_counts(part, live, now=now, consumed=lifecycle.consumed)
         self._managed = ({**self._managed[0], **rules}, {**self._managed[1], **members})
         # The status page shows the whole spec set: what was just read and done, over
@@ -459,46 +461,3 @@ class _Managed:
     consumed: frozenset[RuleKey]
     until: datetime
     counts: tuple[dict[str, int], dict[str, int]]
-
-
-@dataclass(frozen=True, slots=True)
-class View:
-    live: LiveState
-    plan: Plan
-    outcomes: list[Outcome]
-
-
-def compute_merged_view(before: View | None, fresh: View) -> View:
-    """``fresh`` (a plan of some collections and groups, on what was just read of them)
-    laid over ``before`` (the whole spec set's): the rest keeps its live state, its
-    actions and their outcomes."""
-    if before is None:
-        return fresh
-    now, then = fresh.live, before.live
-    collections = now.collections.keys() | now.unreadable_collections.keys()
-    groups = now.groups.keys() | now.unreadable_groups.keys()
-
-    def elsewhere(action: Action) -> bool:
-        group = getattr(action, "group_id", None)
-        if group is not None:
-            return group not in groups
-        return getattr(action, "collection_id", None) not in collections
-
-    def over(old: Mapping[str, T], new: Mapping[str, T], part: Iterable[str]) -> dict[str, T]:
-        kept = {key: value for key, value in old.items() if key not in part}
-        return {**kept, **new}
-
-    kept = tuple(a for a in before.plan.actions if elsewhere(a))
-    return View(
-        LiveState(
-            collections=over(then.collections, now.collections, collections),
-            groups=over(then.groups, now.groups, groups),
-            identities={**then.identities, **now.identities},
-            unreadable_collections=over(
-                then.unreadable_collections, now.unreadable_collections, collections
-            ),
-            unreadable_groups=over(then.unreadable_groups, now.unreadable_groups, groups),
-        ),
-        replace(fresh.plan, actions=kept + fresh.plan.actions),
-        [o for o in before.outcomes if elsewhere(o.action)],
-    )

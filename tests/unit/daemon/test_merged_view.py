@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from reconciler.core.live import LiveCollection, LiveState
-from reconciler.daemon.passes import View, compute_merged_view
+from reconciler.daemon.viewing import View, compute_merged_view
 from reconciler.executing import Outcome
 from reconciler.planning import compute_plan
 from tests.unit.planning.builders import ADMIN_ROLE, COLL, NOW, grant, intent, live
