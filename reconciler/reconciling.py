@@ -141,7 +141,7 @@ def apply_plan(
     if sources:
         require_source_scopes(clients, sources)
         fetch_tokens(clients)  # the data_access tokens those sources added, if any
-    actions = GlobusActions(clients)
+    actions = GlobusActions(clients, stop=stop)
     port: ActionPort = actions
     report = on_outcome
     if store is not None:

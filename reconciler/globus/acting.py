@@ -8,6 +8,7 @@ Errors leave as ``GlobusError`` so the executor can isolate them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -58,8 +59,12 @@ class CreateOutcome:
 class GlobusActions:
     """The executor's port to Globus. Thread-safe: the executor calls it concurrently."""
 
-    def __init__(self, clients: GlobusClients) -> None:
+    def __init__(self, clients: GlobusClients, *, stop: threading.Event | None = None) -> None:
         self._clients = clients
+        self._stop = stop
+        """Set when writing must stop (SIGTERM, lost leadership): a call in flight
+        finishes, and a unit of several calls (a large group's membership batches)
+        makes no further call."""
 
     def make_directory(self, action: MakeDirectory) -> bool:
         """Create the directory; True if created, False if it was already there."""
@@ -213,10 +218,14 @@ class GlobusActions:
         requests small."""
         results: dict[str, str | None] = {}
         for start in range(0, max(len(add), len(remove), len(approve)), MEMBER_BATCH):
-            batch = globus_sdk.BatchMembershipActions()
             adding = list(add[start : start + MEMBER_BATCH])
             removing = list(remove[start : start + MEMBER_BATCH])
             approving = list(approve[start : start + MEMBER_BATCH])
+            if start and self._stop is not None and self._stop.is_set():
+                for identity in (*add[start:], *remove[start:], *approve[start:]):
+                    results[identity] = "STOPPED: not attempted, writing was stopped"
+                break
+            batch = globus_sdk.BatchMembershipActions()
             if adding:
                 batch.add_members(adding, role="member")
             if removing:

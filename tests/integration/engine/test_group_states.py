@@ -6,9 +6,11 @@ through a subgroup are never removed, even from an exclusive group."""
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable
 
+from reconciler.globus.acting import MEMBER_BATCH, GlobusActions
 from tests.integration.engine.conftest import GROUP, World, groups_yaml
 
 PEOPLE = ("carol", "leaver", "asker", "private")
@@ -95,3 +97,27 @@ def test_subgroup_members_are_never_removed_from_an_exclusive_group(
     assert world.members()[mallory] == ("member", "removed")  # a direct, unlisted member
     again = world.cli("plan", "--sandbox", "--detailed-exitcode", str(world.specs))
     assert again.exit_code == 0, again.output
+
+
+def test_a_stop_ends_a_large_membership_change_between_batches(
+    world: World, seeded: Callable[[], None]
+) -> None:
+    """Writing stops (SIGTERM, lost leadership): the batch in flight finishes and no
+    further batch of the same group is sent; the rest are reported as not attempted."""
+    seeded()
+    people = [world.identity(f"user{n}@example.org") for n in range(MEMBER_BATCH + 5)]
+    stop = threading.Event()
+    stop.set()  # set while the unit runs: its first call is already under way
+    clients = world.clients()
+    try:
+        mark = world.control.clear_request_log()
+        results = GlobusActions(clients, stop=stop).change_members(GROUP, add=people, remove=())
+    finally:
+        clients.close()
+    assert len(_batches(world, mark)) == 1
+    first, rest = people[:MEMBER_BATCH], people[MEMBER_BATCH:]
+    assert all(results[p] is None for p in first)
+    assert all(str(results[p]).startswith("STOPPED") for p in rest)
+    active = {i for i, (role, status) in world.members().items() if status == "active"}
+    assert set(first) <= active
+    assert not set(rest) & active
