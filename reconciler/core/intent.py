@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from reconciler.core.values import value
+
 PrincipalKind = Literal["identity", "group", "all_authenticated_users", "anonymous"]
 Permissions = Literal["r", "rw"]
 MembershipMode = Literal["additive", "exclusive"]
@@ -21,7 +23,7 @@ DEFAULT_PRUNE_GRACE = timedelta(days=7)
 """How long a pruned grant's directory is kept before it is removed (``policy.prune_grace``)."""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Origin:
     """Where a spec entry was written: ``file:line:col`` (1-based line and column)."""
 
@@ -33,7 +35,7 @@ class Origin:
         return f"{self.file}:{self.line}:{self.col}"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PrincipalRef:
     """Who a grant is for, as written: ``value`` is an identity UUID or username,
     a group UUID (group names are resolved when lowering), or ``""`` for public kinds."""
@@ -69,7 +71,7 @@ class GroupIntent:
     origin: Origin
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class GrantIntent:
     """One grant of one distribution. ``path`` may hold ``{identity_id}``,
     ``{group_id}`` or ``{distribution}`` templates; ``cleanup`` is already the grant's
@@ -92,7 +94,7 @@ class GrantIntent:
     """Where the notification goes, when the spec says; else the identity's own email."""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class MembershipIntent:
     """A time-limited ``member`` role in a declared group; ``identity`` is a UUID or username."""
 
