@@ -171,15 +171,16 @@ def require_renewable(credentials: Credentials, *, command: str) -> ClientCreden
     )
 
 
-def _read_secret(path: Path) -> str:
+def load_secret_file(path: Path, *, what: str) -> str:
+    """The secret in ``path``, surrounding whitespace ignored. A file that cannot be read
+    or holds nothing is a ``ConfigurationError`` naming the file and ``what`` it should
+    hold (e.g. ``"client secret"``), never the secret."""
     try:
         secret = path.read_text(encoding="utf-8").strip()
     except OSError as err:
-        raise ConfigurationError(
-            f"cannot read the client secret file {path}: {err.strerror}"
-        ) from err
+        raise ConfigurationError(f"{path}: cannot read the {what}: {err.strerror or err}") from err
     if not secret:
-        raise ConfigurationError(f"the client secret file {path} is empty")
+        raise ConfigurationError(f"{path}: the {what} file is empty")
     return secret
 
 
@@ -191,12 +192,13 @@ def load_credentials(
     client_id = env.get("GLOBUS_CLIENT_ID", "").strip()
     if client_id:
         if secret_file is not None:
-            return ClientCredentials(client_id, _read_secret(secret_file))
+            return ClientCredentials(client_id, load_secret_file(secret_file, what="client secret"))
         if env.get("GLOBUS_CLIENT_SECRET"):
             return ClientCredentials(client_id, env["GLOBUS_CLIENT_SECRET"])
         directory = env.get("CREDENTIALS_DIRECTORY")
         if directory and (Path(directory) / CREDENTIAL_NAME).is_file():
-            return ClientCredentials(client_id, _read_secret(Path(directory) / CREDENTIAL_NAME))
+            secret = load_secret_file(Path(directory) / CREDENTIAL_NAME, what="client secret")
+            return ClientCredentials(client_id, secret)
         raise ConfigurationError(
             "GLOBUS_CLIENT_ID is set but no secret was found: set GLOBUS_CLIENT_SECRET, "
             f"pass --client-secret-file, or provide the systemd credential {CREDENTIAL_NAME!r}"

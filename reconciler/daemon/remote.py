@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from reconciler.credentials import load_secret_file
 from reconciler.daemon.serving import compute_bind_address
 from reconciler.daemon.snapshots import DaemonSnapshot, PassRecord, parse_snapshot_json
 from reconciler.errors import ConfigurationError, ReconcilerError
@@ -59,14 +60,7 @@ def load_token(path: Path | None) -> str | None:
     """The bearer token in ``path`` (surrounding whitespace ignored), or None."""
     if path is None:
         return None
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except OSError as err:
-        raise ConfigurationError(
-            f"{path}: cannot read the control token: {err.strerror or err}"
-        ) from err
-    if not token:
-        raise ConfigurationError(f"{path}: the control token file is empty")
+    token = load_secret_file(path, what="control token")
     if not TOKEN_TEXT.fullmatch(token):
         # Never quote it: the error would show the secret (an HTTP library's would, too).
         raise ConfigurationError(
