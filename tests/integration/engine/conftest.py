@@ -33,6 +33,17 @@ collections:
     policy: {{max_permissions: rw, max_duration: 730d, cleanup: true}}
 """
 
+ONE_GRANT = """
+distributions:
+  - name: users
+    collection: tutorial
+    path: /disthome/{identity_id}/
+    grants:
+      - identity: alice@example.org
+        expires: 2027-06-30
+"""
+"""One per-user grant to alice, the smallest spec that makes a rule and a directory."""
+
 
 def groups_yaml(mode: str = "additive") -> str:
     return f"""

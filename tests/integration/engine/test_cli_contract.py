@@ -7,17 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.engine.conftest import World
-
-ONE_GRANT = """
-distributions:
-  - name: users
-    collection: tutorial
-    path: /disthome/{identity_id}/
-    grants:
-      - identity: alice@example.org
-        expires: 2027-06-30
-"""
+from tests.integration.engine.conftest import ONE_GRANT, World
 
 
 @pytest.fixture

@@ -15,19 +15,10 @@ from reconciler.credentials import SANDBOX_CLIENT_ID, ClientCredentials
 from reconciler.globus.caching import compute_cache_namespace
 from reconciler.globus.connecting import connect
 from reconciler.sandbox.seeding import seed_from_intent
-from tests.integration.engine.conftest import World
+from tests.integration.engine.conftest import ONE_GRANT, World
 
 CLIENT_A = "a0a0a0a0-0000-4000-8000-00000000000a"
 CLIENT_B = "b0b0b0b0-0000-4000-8000-00000000000b"
-ONE_GRANT = """
-distributions:
-  - name: users
-    collection: tutorial
-    path: /disthome/{identity_id}/
-    grants:
-      - identity: alice@example.org
-        expires: 2027-06-30
-"""
 
 
 def test_token_cache_is_mode_0600(world: World, tmp_path: Path) -> None:

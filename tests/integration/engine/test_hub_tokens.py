@@ -13,20 +13,11 @@ from globus_sdk.scopes import AuthScopes, GroupsScopes, TransferScopes
 
 from reconciler.sandbox.seeding import seed_from_intent
 from tests import hub_shapes
-from tests.integration.engine.conftest import World
+from tests.integration.engine.conftest import ONE_GRANT, World
 
 HUB_USER = "d0d0d0d0-0000-4000-8000-00000000000d"
 """The sandbox issues client-credentials tokens only: a client stands in for the user."""
-USERNAME_GRANT = """
-distributions:
-  - name: users
-    collection: tutorial
-    path: /disthome/{identity_id}/
-    grants:
-      - identity: alice@example.org
-        expires: 2027-06-30
-"""
-UUID_GRANT = USERNAME_GRANT.replace("alice@example.org", "0f0f0f0f-0000-4000-8000-0000000000a1")
+UUID_GRANT = ONE_GRANT.replace("alice@example.org", "0f0f0f0f-0000-4000-8000-0000000000a1")
 MEMBERSHIP = """
 memberships:
   - group: tutorial-users
@@ -62,7 +53,7 @@ def writes(world: World, since: int) -> list[object]:
 def test_plan_and_apply_work_with_the_hubs_tokens(
     hub: World, monkeypatch: pytest.MonkeyPatch, shape: object
 ) -> None:
-    hub.write("users.yaml", USERNAME_GRANT)
+    hub.write("users.yaml", ONE_GRANT)
     hub.write("members.yaml", MEMBERSHIP)
     tokens = sandbox_tokens(hub)
     bundle = shape(tokens, exclude=())  # type: ignore[operator]  # the hub passes all on
@@ -81,7 +72,7 @@ def test_a_missing_auth_token_is_named_with_the_hub_setting(
     """oauthenticator's defaults pass on the Transfer token only; usernames need Auth.
     Today's reconciler answered `auth 401 ... No bearer token`."""
     (hub.specs / "groups.yaml").unlink()
-    hub.write("users.yaml", USERNAME_GRANT)
+    hub.write("users.yaml", ONE_GRANT)
     bundle = hub_shapes.oauthenticator_16(sandbox_tokens(hub))
     assert set(bundle["tokens"]) == {"transfer.api.globus.org"}
     monkeypatch.setenv("GLOBUS_DATA", hub_shapes.encode(bundle))

@@ -11,18 +11,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.sandbox.seeding import seed_from_intent
-from tests.integration.engine.conftest import World
+from tests.integration.engine.conftest import ONE_GRANT, World
 
 CLIENT = "c0c0c0c0-0000-4000-8000-00000000000c"
-ONE_GRANT = """
-distributions:
-  - name: users
-    collection: tutorial
-    path: /disthome/{identity_id}/
-    grants:
-      - identity: alice@example.org
-        expires: 2027-06-30
-"""
 
 
 def mode(path: Path) -> int:
