@@ -25,6 +25,7 @@ from reconciler.daemon.passes import PassSettings
 from reconciler.daemon.scheduling import Schedule
 from reconciler.daemon.service import Daemon, DaemonConfig
 from reconciler.targeting import Target, TargetOptions, open_target
+from tests.integration.worlds import rule_usernames
 
 COLLECTION = "e56c36e4-1063-11e6-a747-22000bf2d559"
 WAIT_LIMIT = 10.0
@@ -54,14 +55,7 @@ def write_specs(directory: Path, grants: dict[str, datetime]) -> None:
 
 def world_rules(sandbox: Any) -> dict[str, str]:
     """Rules on the collection as ``{path: username}``."""
-    world = sandbox.control.dump()
-    names = {i["id"]: i["username"] for i in world["identities"]}
-    for collection in world["collections"]:
-        if collection["id"] == COLLECTION:
-            return {
-                r["path"]: names.get(r["principal"], r["principal"]) for r in collection["rules"]
-            }
-    return {}
+    return rule_usernames(sandbox.control.dump(), COLLECTION)
 
 
 def wait_for(predicate: Callable[[], Any], *, limit: float = WAIT_LIMIT) -> Any:

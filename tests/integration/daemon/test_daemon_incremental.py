@@ -17,6 +17,7 @@ from reconciler.daemon.passes import EXPIRY_ONLY, PassSettings, Reconciler
 from reconciler.daemon.scheduling import Schedule
 from reconciler.daemon.triggers import SIGHUP
 from reconciler.targeting import TargetOptions, open_target
+from tests.integration.worlds import find_collection
 
 FIRST = "e56c36e4-1063-11e6-a747-000000000001"
 SECOND = "e56c36e4-1063-11e6-a747-000000000002"
@@ -50,10 +51,7 @@ def write_two_collections(specs: Path, grants: dict[str, tuple[str, datetime]]) 
 
 
 def rules_on(sandbox: Any, collection: str) -> set[str]:
-    for found in sandbox.control.dump()["collections"]:
-        if found["id"] == collection:
-            return {r["path"] for r in found["rules"]}
-    return set()
+    return {r["path"] for r in find_collection(sandbox.control.dump(), collection)["rules"]}
 
 
 def calls_since(sandbox: Any, mark: int) -> list[tuple[str, str]]:

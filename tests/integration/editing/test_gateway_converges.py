@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from reconciler import api
+from tests.integration.worlds import rule_usernames
 
 COLLECTION = "e56c36e4-1063-11e6-a747-22000bf2d559"
 SPECS = {
@@ -39,14 +40,7 @@ CONVERGED_WITHIN = 8.0  # seconds: the watcher's debounce (1 s) plus one pass, w
 
 def rules(sandbox: Any) -> dict[str, str]:
     """The sandbox collection's rules as ``{path: username}``."""
-    world = sandbox.control.dump()
-    names = {i["id"]: i["username"] for i in world["identities"]}
-    for collection in world["collections"]:
-        if collection["id"] == COLLECTION:
-            return {
-                r["path"]: names.get(r["principal"], r["principal"]) for r in collection["rules"]
-            }
-    return {}
+    return rule_usernames(sandbox.control.dump(), COLLECTION)
 
 
 def wait_for(predicate: Callable[[], bool], limit: float) -> float:

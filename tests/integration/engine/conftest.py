@@ -20,6 +20,7 @@ from reconciler.globus.connecting import GlobusClients, connect
 from reconciler.sandbox.control_client import SandboxControl
 from reconciler.sandbox.seeding import seed_from_intent
 from reconciler.spec import load_spec_set
+from tests.integration.worlds import find_collection
 
 COLLECTION = "e56c36e4-1063-11e6-a747-22000bf2d559"
 GROUP = "b4cada3a-af7c-11e3-8b90-1231391ccf32"
@@ -85,11 +86,7 @@ class World:
 
     def collection(self) -> dict[str, Any]:
         """The tutorial collection's dump (empty when it was never seeded)."""
-        found: dict[str, Any] = next(
-            (c for c in self.control.dump()["collections"] if c["id"] == COLLECTION),
-            {"rules": [], "tree": []},
-        )
-        return found
+        return find_collection(self.control.dump(), COLLECTION)
 
     def rules(self) -> list[dict[str, Any]]:
         """Non-role access rules, as the sandbox holds them."""

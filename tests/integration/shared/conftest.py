@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from reconciler.state import JournalQuery, open_store
+from tests.integration.worlds import find_collection
 from tests.reliability.polling import http_get, metric, metric_sum, wait_for
 
 COLLECTION = "e56c36e4-1063-11e6-a747-22000bf2d559"
@@ -192,10 +193,8 @@ class Shared:
     # --- the sandbox, seen from outside -----------------------------------------------
     def rules(self) -> dict[str, str]:
         """{path: principal} of the collection's rules."""
-        for collection in self.sandbox.control.dump()["collections"]:
-            if collection["id"] == COLLECTION:
-                return {r["path"]: r["principal"] for r in collection["rules"]}
-        return {}
+        rules = find_collection(self.sandbox.control.dump(), COLLECTION)["rules"]
+        return {r["path"]: r["principal"] for r in rules}
 
     def mark(self) -> int:
         return int(self.sandbox.control.request_log()["next"])
