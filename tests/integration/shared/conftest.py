@@ -17,6 +17,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,11 +226,13 @@ class Shared:
         return time.monotonic() - started
 
 
-@pytest.fixture
-def shared(
-    sandbox: Any, globus_env: dict[str, str], tmp_path: Path, pg_url: str
+@contextmanager
+def shared_kit(
+    sandbox: Any, globus_env: dict[str, str], tmp_path: Path, store_url: str
 ) -> Iterator[Shared]:
-    kit = Shared(sandbox, globus_env, tmp_path, pg_url)
+    """A ``Shared`` on ``store_url`` whose daemons still running at the end are killed,
+    whether the test passed or not."""
+    kit = Shared(sandbox, globus_env, tmp_path, store_url)
     try:
         yield kit
     finally:
@@ -237,6 +240,14 @@ def shared(
             if daemon.process.poll() is None:
                 daemon.process.kill()
                 daemon.process.wait()
+
+
+@pytest.fixture
+def shared(
+    sandbox: Any, globus_env: dict[str, str], tmp_path: Path, pg_url: str
+) -> Iterator[Shared]:
+    with shared_kit(sandbox, globus_env, tmp_path, pg_url) as kit:
+        yield kit
 
 
 StartDaemon = Callable[..., DaemonProcess]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from reconciler.state import JournalQuery, open_store
-from tests.integration.shared.conftest import Shared, grants_yaml
+from tests.integration.shared.conftest import Shared, grants_yaml, shared_kit
 from tests.postgres import Cluster, MissingPostgres, start_cluster
 from tests.reliability.polling import wait_for
 
@@ -34,14 +34,8 @@ def private_postgres() -> Iterator[Cluster]:
 def shared_private(
     sandbox: Any, globus_env: dict[str, str], tmp_path: Path, private_postgres: Cluster
 ) -> Iterator[Shared]:
-    kit = Shared(sandbox, globus_env, tmp_path, private_postgres.url())
-    try:
+    with shared_kit(sandbox, globus_env, tmp_path, private_postgres.url()) as kit:
         yield kit
-    finally:
-        for daemon in kit.daemons:
-            if daemon.process.poll() is None:
-                daemon.process.kill()
-                daemon.process.wait()
 
 
 def test_a_daemon_survives_a_database_restart_and_loses_nothing(
