@@ -10,7 +10,6 @@ objects, so this module is the sandbox's whole behaviour at its edge.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import secrets
@@ -37,7 +36,7 @@ from reconciler.sandbox import (
     transfer_submission,
     transfer_task_lists,
 )
-from reconciler.sandbox.control_guard import compute_control_refusal
+from reconciler.sandbox.control_guard import compute_control_refusal, is_loopback_address
 from reconciler.sandbox.faults import FaultTable
 from reconciler.sandbox.rate_limit import RateMeter
 from reconciler.sandbox.request_log import RequestLog
@@ -73,16 +72,6 @@ class Outcome:
     """``response`` None means: close the connection without answering."""
 
     response: Response | None
-
-
-def is_loopback(host: str) -> bool:
-    try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped.is_loopback
-    return address.is_loopback
 
 
 def _request_id() -> str:
@@ -127,7 +116,7 @@ class SandboxApp:
         if service == "control":
             refusal = (
                 "The sandbox control plane answers loopback only"
-                if not is_loopback(incoming.client_host)
+                if not is_loopback_address(incoming.client_host)
                 else compute_control_refusal(incoming.method, incoming.headers)
             )
             if refusal is not None:

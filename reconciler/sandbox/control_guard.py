@@ -30,8 +30,12 @@ LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost
 
 def _is_loopback_host(host: str) -> bool:
     host = host.strip().strip("[]").lower()
-    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
-        return True
+    return host in LOOPBACK_NAMES or host.endswith(".localhost") or is_loopback_address(host)
+
+
+def is_loopback_address(host: str) -> bool:
+    """A loopback IP address (``127.x``, ``::1``, an IPv4-mapped ``::ffff:127.x``; an IPv6
+    zone ``%...`` ignored); a name is not an address."""
     try:
         address = ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
