@@ -159,12 +159,7 @@ def plan_command(
             record_progress=False,  # no lock: the daemon's specs may watch more
         )
     plan = _scoped(plan, intent, live, target_texts)
-    if output == "json":
-        click.echo(render_plan_json(plan), nl=False)
-    elif output == "markdown":
-        click.echo(render_plan_markdown(plan), nl=False)
-    else:
-        click.echo(render_plan_text(plan, style=styler(sys.stdout.isatty())))
+    _echo_plan(plan, output)
     if out_file is not None:
         write_private_text(out_file, render_plan_json(plan))  # 0600: who may read what
     if plan.blocked or plan.errors:
@@ -514,7 +509,11 @@ def status_command(
 @reported
 def show_plan_command(*, plan_file: Path, output: str) -> None:
     """Show a plan saved with `reconciler plan --out FILE`, without talking to Globus."""
-    plan = _read_saved_plan(plan_file)
+    _echo_plan(_read_saved_plan(plan_file), output)
+
+
+def _echo_plan(plan: Plan, output: str) -> None:
+    """The plan as ``output`` (json, markdown or text) on stdout."""
     if output == "json":
         click.echo(render_plan_json(plan), nl=False)
     elif output == "markdown":
