@@ -265,12 +265,9 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_network_errors_name_the_host_and_cause_after_announcing_each_retry(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    port = closed_port()
-    for service in ("TRANSFER", "GROUPS", "AUTH"):
-        monkeypatch.setenv(f"GLOBUS_SDK_SERVICE_URL_{service}", f"http://127.0.0.1:{port}/")
+def fetch_collection_unreachable() -> tuple[GlobusError, list[RetryNotice]]:
+    """Read a collection through clients whose services cannot be reached (the test sets
+    the service URLs): the error it ends with and the retry notices before it."""
     notices: list[RetryNotice] = []
     clients = connect(TokenCredentials({"transfer.api.globus.org": "t"}), on_retry=notices.append)
     clients.transfer.retry_config.backoff = lambda _ctx: FAST
@@ -279,7 +276,17 @@ def test_network_errors_name_the_host_and_cause_after_announcing_each_retry(
             fetch_collection(clients.transfer, COLLECTION)
     finally:
         clients.close()
-    assert str(raised.value) == (
+    return raised.value, notices
+
+
+def test_network_errors_name_the_host_and_cause_after_announcing_each_retry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    port = closed_port()
+    for service in ("TRANSFER", "GROUPS", "AUTH"):
+        monkeypatch.setenv(f"GLOBUS_SDK_SERVICE_URL_{service}", f"http://127.0.0.1:{port}/")
+    error, notices = fetch_collection_unreachable()
+    assert str(error) == (
         f"transfer: cannot reach 127.0.0.1:{port}: connection refused (gave up after retrying)"
     )
     assert [n.attempt for n in notices] == [1, 2, 3, 4, 5]
@@ -290,15 +297,8 @@ def test_a_password_in_a_service_url_is_never_shown(monkeypatch: pytest.MonkeyPa
     port = closed_port()
     url = f"http://proxyuser:s3cretpw@127.0.0.1:{port}/"
     monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_TRANSFER", url)
-    notices: list[RetryNotice] = []
-    clients = connect(TokenCredentials({"transfer.api.globus.org": "t"}), on_retry=notices.append)
-    clients.transfer.retry_config.backoff = lambda _ctx: FAST
-    try:
-        with pytest.raises(GlobusError) as raised:
-            fetch_collection(clients.transfer, COLLECTION)
-    finally:
-        clients.close()
-    shown = [str(raised.value), *(str(n) for n in notices)]
+    error, notices = fetch_collection_unreachable()
+    shown = [str(error), *(str(n) for n in notices)]
     assert notices
     assert not [line for line in shown if "s3cretpw" in line or "proxyuser" in line], shown
     assert f"cannot reach 127.0.0.1:{port}: connection refused" in shown[0]
