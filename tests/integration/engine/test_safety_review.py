@@ -49,6 +49,23 @@ def at_sandbox_time(world: World, instant: datetime) -> str:
     return iso(instant)
 
 
+def grant_alice(world: World, path: str, *, until: datetime, name: str) -> None:
+    """A spec file (``data.yaml``) with one distribution, ``name``: alice may read
+    ``path`` until ``until``."""
+    world.write(
+        "data.yaml",
+        f"""
+        distributions:
+          - name: {name}
+            collection: tutorial
+            grants:
+              - identity: alice@example.org
+                path: {path}
+                expires: {iso(until)}
+        """,
+    )
+
+
 # --- a directory kept by its grant, below one that is removed -------------------------
 
 
@@ -242,18 +259,7 @@ def test_a_dataset_shared_for_a_while_outlives_its_grant(world: World) -> None:
     data = [dataset + "raw/movie-0001.tiff", dataset + "processed/map.mrc"]
     by_hand = shared + "notes.txt"
     soon = datetime.now(UTC) + timedelta(days=1)
-    world.write(
-        "data.yaml",
-        f"""
-        distributions:
-          - name: cryoem
-            collection: tutorial
-            grants:
-              - identity: alice@example.org
-                path: {dataset}
-                expires: {iso(soon)}
-        """,
-    )
+    grant_alice(world, dataset, until=soon, name="cryoem")
     world.control.seed(
         collections=[{"id": COLLECTION, "display_name": "tutorial", "roots": ["/disthome/"]}]
     )
@@ -303,18 +309,7 @@ def test_a_dataset_reserved_by_a_killed_run_is_never_claimed(
     dataset = "/disthome/datasets/cryoem-2026/"
     data = [dataset + "raw/movie-0001.tiff", dataset + "processed/map.mrc"]
     soon = datetime.now(UTC) + timedelta(days=1)
-    world.write(
-        "data.yaml",
-        f"""
-        distributions:
-          - name: cryoem
-            collection: tutorial
-            grants:
-              - identity: alice@example.org
-                path: {dataset}
-                expires: {iso(soon)}
-        """,
-    )
+    grant_alice(world, dataset, until=soon, name="cryoem")
     seeded()
     world.control.add_files(COLLECTION, data)
     clients = world.clients()
@@ -347,18 +342,7 @@ def test_an_empty_directory_reserved_by_a_killed_run_is_claimed_and_cleaned_up(
     the directory is the reconciler's and goes at the expiry, leaving no orphan."""
     mine = "/disthome/alice-run/"
     soon = datetime.now(UTC) + timedelta(days=1)
-    world.write(
-        "data.yaml",
-        f"""
-        distributions:
-          - name: run
-            collection: tutorial
-            grants:
-              - identity: alice@example.org
-                path: {mine}
-                expires: {iso(soon)}
-        """,
-    )
+    grant_alice(world, mine, until=soon, name="run")
     seeded()
     clients = world.clients()
     try:
