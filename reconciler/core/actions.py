@@ -183,5 +183,3 @@ Action = (
     | RemoveMember
 )
 DELETIONS = (DeleteRule, RemoveDirectory, RemoveMember)
-BOOKKEEPING = (ScheduleRemoval, CancelRemoval)
-"""Actions that only change the state store, never Globus."""

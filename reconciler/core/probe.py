@@ -9,7 +9,7 @@ judges them. Outcomes are plain JSON-able mappings.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ObservationStatus = Literal["observed", "not_probed", "unsettled", "error"]
@@ -116,7 +116,3 @@ def classify_source_path(reported: str, sent: str) -> tuple[str, str | None]:
 def complete(observations: Mapping[str, Observation], *, reason: str) -> tuple[Observation, ...]:
     """Every behaviour in ``BEHAVIOURS`` order; those never reached get ``reason``."""
     return tuple(observations.get(name) or not_probed(name, reason) for name in BEHAVIOURS)
-
-
-def with_summary(observation: Observation, summary: str) -> Observation:
-    return replace(observation, summary=summary)

@@ -63,8 +63,6 @@ class IdentityCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
-        self.lookups = 0
-        """References looked up in Globus Auth so far (passes and refreshes)."""
 
     def resolve(self, refs: frozenset[str]) -> Mapping[str, Identity]:
         """The identities of ``refs``: fresh entries as they are, the rest looked up now
@@ -111,7 +109,6 @@ class IdentityCache:
     def _lookup(self, refs: frozenset[str], now: float) -> Mapping[str, Identity]:
         found = self._fetch(refs)
         with self._lock:
-            self.lookups += len(refs)
             for ref in refs:
                 identity = found.get(ref)
                 if identity is None:

@@ -160,7 +160,6 @@ class Reconciler:
         self._view: View | None = None
         """What the status page was last shown: the live state, plan and outcomes of the
         whole spec set (an expiry pass updates the part it read)."""
-        self._outcomes: list[Outcome] = []
         self._managed: tuple[dict[str, int], dict[str, int]] = ({}, {})
         self._managed_cache: _Managed | None = None
 
