@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from reconciler.core.actions import Action, StageData
 from reconciler.core.intent import Intent
@@ -56,6 +57,14 @@ def compute_inventory(
     )
 
 
+class Planned(NamedTuple):
+    """A plan with what it was computed from."""
+
+    plan: Plan
+    live: LiveState
+    lifecycle: Lifecycle
+
+
 def fetch_plan(
     clients: GlobusClients,
     intent: Intent,
@@ -69,6 +78,35 @@ def fetch_plan(
     record_progress: bool = True,
     identities: IdentityResolver | None = None,
 ) -> tuple[Plan, LiveState]:
+    """``fetch_planned``'s plan and live state."""
+    planned = fetch_planned(
+        clients,
+        intent,
+        now=now,
+        guard=guard,
+        store=store,
+        pass_id=pass_id,
+        max_clock_skew=max_clock_skew,
+        spec_files=spec_files,
+        record_progress=record_progress,
+        identities=identities,
+    )
+    return planned.plan, planned.live
+
+
+def fetch_planned(
+    clients: GlobusClients,
+    intent: Intent,
+    *,
+    now: datetime,
+    guard: GuardPolicy | None = None,
+    store: StateStore | None = None,
+    pass_id: str = "",
+    max_clock_skew: timedelta | None = None,
+    spec_files: Mapping[str, int] | None = None,
+    record_progress: bool = True,
+    identities: IdentityResolver | None = None,
+) -> Planned:
     """Read the live state (one access_list per collection, one get_group per group,
     identity lookups unless ``identities`` answers them), follow staging and downloads
     when there is a store, and plan.
@@ -112,7 +150,7 @@ def fetch_plan(
         max_clock_skew=max_clock_skew,
         spec_files=files,
     )
-    return plan, live
+    return Planned(plan, live, lifecycle)
 
 
 def record_successful_pass(

@@ -63,7 +63,7 @@ from reconciler.globus.reading import fetch_live_state
 from reconciler.planning import compute_plan
 from reconciler.planning.clock import DEFAULT_MAX_CLOCK_SKEW
 from reconciler.planning.inventory import compute_spec_inventory
-from reconciler.reconciling import apply_plan, fetch_plan, load_specs, record_successful_pass
+from reconciler.reconciling import apply_plan, fetch_planned, load_specs, record_successful_pass
 from reconciler.spec import Diagnostic
 from reconciler.spec.caching import SpecCache
 from reconciler.state import StateStore
@@ -259,7 +259,7 @@ class Reconciler:
         inventory = compute_spec_inventory(
             self._last_files, intent, roots=[str(p) for p in self._settings.paths], now=now
         )
-        plan, live = fetch_plan(
+        plan, live, lifecycle = fetch_planned(
             self._target.clients,
             intent,
             now=now,
@@ -273,8 +273,7 @@ class Reconciler:
         if self._retained is not intent:  # forget names no spec uses any more
             self.identities.retain(intent.lookup_refs())
             self._retained = intent
-        consumed = self._target.store.load_lifecycle().consumed
-        self._managed = self._count_managed(intent, live, now, consumed)
+        self._managed = self._count_managed(intent, live, now, lifecycle.consumed)
         self._next_check = plan.next_check
         self._show(intent, View(live, plan, []))
         return self._carry_out(
