@@ -113,7 +113,8 @@ def compute_expiry_diagnostics(
                     "error",
                     f"expires {format_instant(check.expires)}, later than {check.owner} "
                     f"allows: its max_duration {check.max_duration} means no later than "
-                    f"{format_instant(latest)}",
+                    # Whole seconds, rounded down: an instant one can write, and allowed.
+                    f"{format_instant(latest.replace(microsecond=0))}",
                     "choose an earlier `expires` (the cap counts from now), or raise "
                     "`max_duration`",
                 )

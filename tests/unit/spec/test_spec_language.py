@@ -7,13 +7,14 @@ the message), so an extra or a missing diagnostic fails the test.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from textwrap import dedent
 
 import pytest
 
 from reconciler.core.intent import Intent, Origin, PrincipalRef, StageSource
-from reconciler.spec import Diagnostic
+from reconciler.spec import Diagnostic, compute_spec_set
+from tests.unit.spec.conftest import NOW
 
 Check = Callable[[Mapping[str, str | bytes]], tuple[Intent | None, tuple[Diagnostic, ...]]]
 
@@ -696,6 +697,18 @@ def test_expiry_exactly_at_the_cap_is_allowed(check: Check) -> None:
     intent, diagnostics = check({"base.yaml": BASE, "case.yaml": text})
     assert diagnostics == ()
     assert intent is not None
+
+
+def test_the_cap_is_named_in_whole_seconds_when_now_has_a_fraction() -> None:
+    # `grant add --for 1000d` validates at the current instant, which has microseconds:
+    # the latest allowed instant is shown rounded down, as a spec would write it.
+    text = grant("identity: a@b.org\npath: /disthome/a/\nexpires: 2026-12-27")
+    sources = [("base.yaml", BASE.encode()), ("case.yaml", text.encode())]
+    _, diagnostics = compute_spec_set(sources, now=NOW + timedelta(microseconds=766731))
+    assert [d.message for d in diagnostics if d.severity == "error"] == [
+        "expires 2026-12-27T00:00:00Z, later than collection `petrel` allows: its "
+        "max_duration 30d means no later than 2026-12-26T12:00:00Z"
+    ]
 
 
 def test_unknown_names_mention_a_file_that_could_not_be_read(check: Check) -> None:
