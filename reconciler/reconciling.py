@@ -8,11 +8,12 @@ calls in ``globus``. Functions named ``fetch_*`` and ``apply_*`` touch the netwo
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, ParamSpec
 
 from reconciler.core.actions import Action, StageData
 from reconciler.core.intent import Intent
@@ -57,41 +58,15 @@ def compute_inventory(
     )
 
 
+P = ParamSpec("P")
+
+
 class Planned(NamedTuple):
     """A plan with what it was computed from."""
 
     plan: Plan
     live: LiveState
     lifecycle: Lifecycle
-
-
-def fetch_plan(
-    clients: GlobusClients,
-    intent: Intent,
-    *,
-    now: datetime,
-    guard: GuardPolicy | None = None,
-    store: StateStore | None = None,
-    pass_id: str = "",
-    max_clock_skew: timedelta | None = None,
-    spec_files: Mapping[str, int] | None = None,
-    record_progress: bool = True,
-    identities: IdentityResolver | None = None,
-) -> tuple[Plan, LiveState]:
-    """``fetch_planned``'s plan and live state."""
-    planned = fetch_planned(
-        clients,
-        intent,
-        now=now,
-        guard=guard,
-        store=store,
-        pass_id=pass_id,
-        max_clock_skew=max_clock_skew,
-        spec_files=spec_files,
-        record_progress=record_progress,
-        identities=identities,
-    )
-    return planned.plan, planned.live
 
 
 def fetch_planned(
@@ -151,6 +126,19 @@ def fetch_planned(
         spec_files=files,
     )
     return Planned(plan, live, lifecycle)
+
+
+def _plan_and_live(fetch: Callable[P, Planned]) -> Callable[P, tuple[Plan, LiveState]]:
+    @functools.wraps(fetch)
+    def plan_and_live(*args: P.args, **kwargs: P.kwargs) -> tuple[Plan, LiveState]:
+        planned = fetch(*args, **kwargs)
+        return planned.plan, planned.live
+
+    return plan_and_live
+
+
+fetch_plan = _plan_and_live(fetch_planned)
+"""``fetch_planned``'s plan and live state: what most callers need."""
 
 
 def record_successful_pass(
