@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml.nodes import MappingNode
+from ruamel.yaml.nodes import MappingNode, SequenceNode
 
 from reconciler.core.intent import PUBLIC_KINDS, CollectionIntent, GroupIntent
 from reconciler.core.lifecycle import RuleKey
@@ -63,6 +63,9 @@ from reconciler.planning.desired import compute_desired
 from reconciler.spec import compute_spec_set
 from reconciler.spec.diagnostics import SpecValueError
 from reconciler.spec.timeparse import format_instant, parse_duration
+
+ADOPTED = "# Adopted from Globus by `reconciler import`"
+"""How every file ``import`` writes begins: ``--force`` replaces only such a file."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +145,19 @@ def compute_adoption(ws: Workspace, found: Found, request: AdoptRequest) -> Prop
         raise EditRefused(
             f"{request.out} exists already; nothing was imported",
             hint="choose another --out FILE, or pass --force to replace it",
+        )
+    if (
+        target.spec.exists
+        and _declares_entries(target)
+        and not target.spec.text.startswith(ADOPTED)
+    ):
+        # Re-derived from live rules, a hand-written file would lose what only it says:
+        # staging, notifications, revoke after download, cleanup choices.
+        raise EditRefused(
+            f"{request.out} holds entries that `reconciler import` did not write; "
+            "--force replaces only a file import wrote; nothing was imported",
+            hint="choose another --out FILE; what that file declares (staging, "
+            "notifications, revoke after download) cannot be read back from Globus",
         )
     others = [f for f in ws.files if f.spec.path != request.out]
     taken = {d.name for d in compute_distributions(others)}
@@ -255,6 +271,17 @@ def require_kept(
         )
 
 
+def _declares_entries(parsed: ParsedText) -> bool:
+    """True when the file declares anything (an empty list or mapping declares nothing)."""
+    for root in parsed.documents:
+        if not isinstance(root, MappingNode):
+            return True
+        for _key, node in root.value:
+            if not isinstance(node, SequenceNode | MappingNode) or node.value:
+                return True
+    return False
+
+
 def render_adopted(
     distributions: Sequence[Mapping[str, Any]],
     memberships: Sequence[Mapping[str, Any]],
@@ -264,8 +291,7 @@ def render_adopted(
 ) -> str:
     """The file's text: a comment saying where it came from, then the entries."""
     lines = [
-        f"# Adopted from Globus by `reconciler import` at "
-        f"{format_instant(now.replace(microsecond=0))}.",
+        f"{ADOPTED} at {format_instant(now.replace(microsecond=0))}.",
         "# Review it: every grant ends at its `expires`, and a later change goes",
         "# through the specs like any other.",
     ]

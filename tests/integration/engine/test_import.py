@@ -118,6 +118,15 @@ def test_import_refuses_to_overwrite_and_a_dry_run_writes_nothing(
     assert again.exit_code == 0, again.output  # what the file itself declared is re-adopted
     assert "identity: alice@example.org" in out.read_text()
 
+    # A hand-written file says what Globus cannot tell (staging, notifications): --force
+    # does not re-derive it from the live rules.
+    hand_written = out.read_text().replace("# Adopted from Globus", "# Written by hand, once")
+    out.write_text(hand_written)
+    kept = world.cli(*args, "--out", str(out), "--force")
+    assert kept.exit_code == 1
+    assert "did not write" in kept.output
+    assert out.read_text() == hand_written
+
 
 def test_import_names_unknown_collections_and_changes_nothing(world: World) -> None:
     out = world.specs / "imported.yaml"
