@@ -8,6 +8,7 @@ a backend knows its driver and nothing of what the tables mean.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -65,3 +66,14 @@ class Backend(Protocol):
     def target_lock(self, *names: str) -> TargetLock: ...
 
     def close(self) -> None: ...
+
+
+def acquire_by_polling(try_acquire: Callable[[], bool], *, timeout: float, poll: float) -> bool:
+    """Try ``try_acquire`` every ``poll`` seconds until it succeeds (True) or ``timeout``
+    seconds have passed (False). Both backends' locks wait this way."""
+    deadline = time.monotonic() + timeout
+    while not try_acquire():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll)
+    return True

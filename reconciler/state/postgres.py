@@ -27,7 +27,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from reconciler.errors import ConfigurationError
-from reconciler.state.backend import Params, Row, StateStoreError, T
+from reconciler.state.backend import Params, Row, StateStoreError, T, acquire_by_polling
 from reconciler.state.locating import (
     PostgresLocation,
     compute_scrubbed,
@@ -172,12 +172,7 @@ class AdvisoryLock:
         )
 
     def acquire(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while not self.try_acquire():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(POLL_SECONDS)
-        return True
+        return acquire_by_polling(self.try_acquire, timeout=timeout, poll=POLL_SECONDS)
 
     def confirm(self) -> bool:
         """A round trip on the lock's session that also renews its lease record."""

@@ -20,7 +20,7 @@ from typing import Literal
 
 from reconciler.errors import ConfigurationError
 from reconciler.private import make_private_dir, make_private_files, tighten_private_files
-from reconciler.state.backend import Params, Row, StateStoreError, T
+from reconciler.state.backend import Params, Row, StateStoreError, T, acquire_by_polling
 from reconciler.state.migrating import HISTORY_TABLE, compute_pending
 from reconciler.state.protocol import TargetLock
 
@@ -87,12 +87,7 @@ class FileLock:
             return True
 
     def acquire(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while not self.try_acquire():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(POLL_SECONDS)
-        return True
+        return acquire_by_polling(self.try_acquire, timeout=timeout, poll=POLL_SECONDS)
 
     def confirm(self) -> bool:
         return self.held
